@@ -1,0 +1,1 @@
+"""kopf wiring only: thin handler functions that call the reconcilers."""

@@ -1,0 +1,47 @@
+"""Operator entry point: configures kopf, registers the handlers, runs until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import kopf
+
+from eventsub import __version__
+from eventsub.config import OperatorConfig
+
+# Importing the handlers package registers every handler on kopf's default registry.
+from eventsub.handlers import registry as _handlers  # noqa: F401
+
+logger = logging.getLogger("eventsub")
+
+
+def _announce_when_ready(ready: threading.Event, stop: threading.Event) -> None:
+    while not stop.is_set():
+        if ready.wait(timeout=0.5):
+            logger.info("eventsub operator %s ready", __version__)
+            return
+
+
+def main() -> None:
+    config = OperatorConfig.from_env()
+    kopf.configure(
+        verbose=config.verbose,
+        log_format=kopf.LogFormat.JSON if config.log_format == "json" else kopf.LogFormat.PLAIN,
+    )
+    ready, stopped = threading.Event(), threading.Event()
+    announcer = threading.Thread(target=_announce_when_ready, args=(ready, stopped), daemon=True)
+    announcer.start()
+    scope = ", ".join(config.namespaces) if config.namespaces else "all namespaces"
+    logger.info("eventsub operator %s starting; watching %s", __version__, scope)
+    try:
+        # kopf installs its own SIGTERM/SIGINT handlers and returns after a graceful stop.
+        kopf.run(
+            standalone=True,
+            clusterwide=not config.namespaces,
+            namespaces=config.namespaces,
+            ready_flag=ready,
+        )
+    finally:
+        stopped.set()
+    logger.info("eventsub operator stopped")

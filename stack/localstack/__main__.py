@@ -1,0 +1,52 @@
+"""python -m localstack up|down|status|env — the commands behind `make up` and `make down`."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from localstack.errors import StackError
+from localstack.stack import LocalStack, StackInfo
+
+
+def _usage(info: StackInfo) -> str:
+    return "\n".join([
+        f"  kubeconfig:       {info.kubeconfig}",
+        f"  kafka bootstrap:  {info.kafka_bootstrap}  (PLAINTEXT)",
+        f"  kafka SASL:       {info.kafka_sasl_bootstrap}  (SASL_PLAINTEXT; PLAIN, SCRAM-SHA-256/512;"
+        f" user {info.sasl_username}, password in {info.run_dir}/state.json)",
+        f"  logs:             {info.run_dir}/logs/",
+        "",
+        f"  export KUBECONFIG={info.kubeconfig} PATH={info.bin_dir}:$PATH; kubectl get nodes",
+    ])
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "status"
+    stack = LocalStack()
+    if command == "up":
+        t0 = time.monotonic()
+        info, started = stack.up()
+        verb = "started" if started else "already running (reused)"
+        print(f"local stack {verb} in {time.monotonic() - t0:.1f}s:\n{_usage(info)}")
+    elif command == "down":
+        stopped = stack.down()
+        print(f"stopped: {', '.join(stopped)}" if stopped else "nothing running")
+    elif command == "status":
+        running = stack.running()
+        print(f"running:\n{_usage(running)}" if running else "not running")
+        return 0 if running else 1
+    else:
+        print(f"usage: python -m localstack up|down|status (not {command!r})", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,81 @@
+"""Where the stack finds its binaries and keeps its run state."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from localstack.errors import StackError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VERSIONS_FILE = REPO_ROOT / "stack" / "versions.env"
+
+
+def read_versions() -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for line in VERSIONS_FILE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            versions[key] = value
+    return versions
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EVENTSUB_CACHE", Path.home() / ".cache" / "eventsub"))
+
+
+def run_dir() -> Path:
+    # One run directory per checkout by default, so two clones run two independent stacks.
+    return Path(os.environ.get("EVENTSUB_RUN_DIR", REPO_ROOT / ".run" / "stack"))
+
+
+@dataclass(frozen=True)
+class Binaries:
+    etcd: Path
+    kube_apiserver: Path
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    kubectl: Path
+    kwok: Path
+    helm: Path
+    kafka_libs: Path
+    java: Path
+
+    @classmethod
+    def locate(cls) -> Binaries:
+        v = read_versions()
+        cache = cache_dir()
+        k8s = cache / f"k8s-{v['K8S_VERSION']}" / "bin"
+        found = cls(
+            etcd=cache / f"etcd-{v['ETCD_VERSION']}" / "bin" / "etcd",
+            kube_apiserver=k8s / "kube-apiserver",
+            kube_controller_manager=k8s / "kube-controller-manager",
+            kube_scheduler=k8s / "kube-scheduler",
+            kubectl=k8s / "kubectl",
+            kwok=cache / f"kwok-{v['KWOK_VERSION']}" / "bin" / "kwok",
+            helm=cache / f"helm-{v['HELM_VERSION']}" / "bin" / "helm",
+            kafka_libs=cache / (f"kafka-{v['KAFKA_VERSION']}-log4j-{v['LOG4J_VERSION']}"
+                                f"-slf4j-{v['SLF4J_VERSION']}") / "libs",
+            java=Path(shutil.which("java") or "java"),
+        )
+        found.check()
+        return found
+
+    def check(self) -> None:
+        if not self.java.is_file():
+            raise StackError("'java' not found on PATH: install a Java 17+ runtime (it runs Kafka)")
+        missing = [
+            p.name
+            for p in (self.etcd, self.kube_apiserver, self.kube_controller_manager,
+                      self.kube_scheduler, self.kubectl, self.kwok, self.helm)
+            if not p.is_file()
+        ]
+        if not (self.kafka_libs / ".complete").is_file():
+            missing.append("kafka jars")
+        if missing:
+            raise StackError(
+                f"not built yet: {', '.join(missing)}; run 'make binaries' (cold: tens of minutes)"
+            )

@@ -1,0 +1,207 @@
+"""LocalStack: bring the whole stack up (or reuse a running one), describe it, tear it down."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from localstack import kafka, kube, processes
+from localstack.certs import write_pki
+from localstack.paths import Binaries, run_dir
+from localstack.ports import choose_ports
+
+# Start order; stopped in reverse.
+COMPONENTS = ("etcd", "apiserver", "controller_manager", "scheduler", "kwok", "kafka")
+
+
+@dataclass
+class StackInfo:
+    """What a client needs to use the stack; persisted as state.json in the run directory."""
+
+    run_dir: str
+    kubeconfig: str
+    kafka_bootstrap: str
+    kafka_sasl_bootstrap: str
+    sasl_username: str
+    sasl_password: str
+    kafka_cluster_id: str
+    ports: dict[str, int]
+    pids: dict[str, int] = field(default_factory=dict)
+    bin_dir: str = ""
+
+    def save(self) -> None:
+        path = Path(self.run_dir) / "state.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, directory: Path) -> StackInfo | None:
+        try:
+            return cls(**json.loads((directory / "state.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+class LocalStack:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = directory or run_dir()
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def running(self) -> StackInfo | None:
+        """The stack in this run directory, if every process is alive and answering."""
+        info = StackInfo.load(self.dir)
+        if info is None or set(info.pids) != set(COMPONENTS):
+            return None
+        if not all(processes.alive(pid) for pid in info.pids.values()):
+            return None
+        try:
+            api = kube.ApiClient(self.dir / "pki", info.ports["apiserver"])
+            if not (api.ready() and kafka.is_ready(info.kafka_bootstrap)):
+                return None
+        except Exception:
+            return None
+        return info
+
+    def up(self) -> tuple[StackInfo, bool]:
+        """Ensures the stack runs; returns its info and whether this call started it."""
+        with self._lock():
+            info = self.running()
+            if info is not None:
+                return info, False
+            self._stop_leftovers()
+            binaries = Binaries.locate()
+            info = self._fresh(binaries)
+            try:
+                self._start_control_plane(binaries, info)
+                self.start_kafka(info, binaries)
+            except BaseException:
+                self._stop_all(info)
+                raise
+            return info, True
+
+    def down(self) -> list[str]:
+        """Stops every process this run directory started; returns the names stopped."""
+        with self._lock():
+            info = StackInfo.load(self.dir)
+            if info is None:
+                return []
+            stopped = self._stop_all(info)
+            (self.dir / "state.json").unlink(missing_ok=True)
+            return stopped
+
+    def stop_kafka(self, info: StackInfo) -> None:
+        """Stops only the broker (its data stays), e.g. to test behaviour while Kafka is down."""
+        pid = info.pids.pop("kafka", None)
+        if pid:
+            processes.stop(pid)
+        info.save()
+
+    def start_kafka(self, info: StackInfo, binaries: Binaries | None = None) -> None:
+        binaries = binaries or Binaries.locate()
+        config = self.dir / "kafka" / "server.properties"
+        argv = kafka.java_argv(binaries.java, binaries.kafka_libs, "kafka.Kafka", str(config))
+        self._launch(info, "kafka", argv)
+        processes.wait_until("kafka", lambda: kafka.is_ready(info.kafka_bootstrap), 90,
+                             info.pids["kafka"], self._log("kafka"))
+
+    # -- internals ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _log(self, name: str) -> Path:
+        return self.dir / "logs" / f"{name}.log"
+
+    def _fresh(self, binaries: Binaries) -> StackInfo:
+        """A clean run directory: new ports, certificates, kubeconfig and broker storage."""
+        for sub in ("etcd", "kafka", "pki", "logs", "bin"):
+            shutil.rmtree(self.dir / sub, ignore_errors=True)
+        ports = choose_ports()
+        pki = self.dir / "pki"
+        write_pki(pki)
+        kubeconfig = self.dir / "kubeconfig"
+        kube.write_kubeconfig(kubeconfig, pki, ports["apiserver"])
+        bin_dir = self.dir / "bin"
+        bin_dir.mkdir(parents=True)
+        for tool in (binaries.kubectl, binaries.helm):
+            (bin_dir / tool.name).symlink_to(tool)
+        info = StackInfo(
+            run_dir=str(self.dir), kubeconfig=str(kubeconfig),
+            kafka_bootstrap=f"127.0.0.1:{ports['kafka']}",
+            kafka_sasl_bootstrap=f"127.0.0.1:{ports['kafka_sasl']}",
+            sasl_username="eventsub-test", sasl_password=secrets.token_urlsafe(18),
+            kafka_cluster_id=kafka.new_cluster_id(), ports=ports, bin_dir=str(bin_dir),
+        )
+        config = kafka.write_config(
+            self.dir / "kafka", binaries.kafka_libs,
+            kafka.server_properties(self.dir / "kafka" / "data", ports["kafka"],
+                                    ports["kafka_sasl"], ports["kafka_controller"],
+                                    info.sasl_username, info.sasl_password))
+        kafka.format_storage(binaries.java, binaries.kafka_libs, config, info.kafka_cluster_id,
+                             info.sasl_username, info.sasl_password)
+        info.save()
+        return info
+
+    def _launch(self, info: StackInfo, name: str, argv: list[str]) -> None:
+        info.pids[name] = processes.start(name, argv, self.dir / "logs", self.dir)
+        info.save()
+
+    def _start_control_plane(self, b: Binaries, info: StackInfo) -> None:
+        pki, kubeconfig, ports = self.dir / "pki", Path(info.kubeconfig), info.ports
+        self._launch(info, "etcd", kube.etcd_argv(b.etcd, self.dir / "etcd", ports["etcd"],
+                                                  ports["etcd_peer"]))
+        self._launch(info, "apiserver", kube.apiserver_argv(b.kube_apiserver, pki, ports["etcd"],
+                                                            ports["apiserver"]))
+        api = kube.ApiClient(pki, ports["apiserver"])
+        processes.wait_until("kube-apiserver", api.ready, 120, info.pids["apiserver"],
+                             self._log("apiserver"))
+        self._launch(info, "controller_manager", kube.controller_manager_argv(
+            b.kube_controller_manager, kubeconfig, pki, ports["controller_manager"]))
+        self._launch(info, "scheduler", kube.scheduler_argv(b.kube_scheduler, kubeconfig,
+                                                            ports["scheduler"]))
+        self._launch(info, "kwok", kube.kwok_argv(b.kwok, kubeconfig, ports["kwok"]))
+        processes.wait_until("kwok node", lambda: (api.ensure_node(), api.node_ready())[1], 60,
+                             info.pids["kwok"], self._log("kwok"))
+        # Pods are refused until the controller-manager has made the namespace's ServiceAccount.
+        processes.wait_until("default ServiceAccount", api.default_service_account_exists, 60,
+                             info.pids["controller_manager"], self._log("controller_manager"))
+
+    def _stop_all(self, info: StackInfo) -> list[str]:
+        stopped = []
+        for name in reversed(COMPONENTS):
+            pid = info.pids.get(name)
+            if pid and processes.alive(pid):
+                processes.stop(pid)
+                stopped.append(name)
+        info.pids.clear()
+        return stopped
+
+    def _stop_leftovers(self) -> None:
+        """A half-dead stack from an earlier run (crash, reboot): stop what is left of it."""
+        info = StackInfo.load(self.dir)
+        if info is not None:
+            self._stop_all(info)
+            (self.dir / "state.json").unlink(missing_ok=True)
+
+
+def environment(info: StackInfo) -> dict[str, str]:
+    """Environment variables that point clients (tests, the operator, kubectl) at this stack."""
+    return {
+        "KUBECONFIG": info.kubeconfig,
+        "EVENTSUB_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "PATH": f"{info.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }

@@ -1,0 +1,70 @@
+"""Session fixtures: the local stack (reused when `make up` left one running), and clients for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from confluent_kafka.admin import AdminClient
+from kubernetes import client, config
+
+from localstack import LocalStack, StackInfo
+from support import unique
+
+STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Anything that touches the stack is an integration test, so `-m "not integration"` is fast.
+    for item in items:
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def stack_info() -> Iterator[StackInfo]:
+    stack = LocalStack()
+    info, started_here = stack.up()
+    os.environ["KUBECONFIG"] = info.kubeconfig
+    try:
+        yield info
+    finally:
+        if started_here:
+            stack.down()
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(stack_info: StackInfo) -> AdminClient:
+    return AdminClient({"bootstrap.servers": stack_info.kafka_bootstrap,
+                        "socket.timeout.ms": 10000})
+
+
+@dataclass
+class Kube:
+    api: client.ApiClient
+    core: client.CoreV1Api
+    apps: client.AppsV1Api
+    batch: client.BatchV1Api
+    apiext: client.ApiextensionsV1Api
+    custom: client.CustomObjectsApi
+
+
+@pytest.fixture(scope="session")
+def kube(stack_info: StackInfo) -> Kube:
+    api = config.new_client_from_config(config_file=stack_info.kubeconfig)
+    return Kube(api=api, core=client.CoreV1Api(api), apps=client.AppsV1Api(api),
+                batch=client.BatchV1Api(api), apiext=client.ApiextensionsV1Api(api),
+                custom=client.CustomObjectsApi(api))
+
+
+@pytest.fixture
+def namespace(kube: Kube) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (tests on a reused stack never collide)."""
+    name = unique("t")
+    kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        kube.core.delete_namespace(name)

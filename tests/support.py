@@ -1,0 +1,31 @@
+"""Helpers for tests against real, eventually consistent systems."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.25,
+               what: str = "condition") -> T:
+    """Calls probe until it returns something truthy; fails with the last value or error."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+            if last:
+                return last  # type: ignore[return-value]
+        except Exception as error:  # the system may not be there yet: keep the error for the report
+            last = error
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout:.0f}s; last: {last!r}")
+
+
+def unique(prefix: str) -> str:
+    """A name no earlier run used: tests may share a long-running stack."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
