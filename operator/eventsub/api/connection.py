@@ -1,0 +1,94 @@
+"""KafkaConnection: how to reach one Kafka cluster. Credentials only by Secret reference."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from eventsub.api.base import ApiModel, CommonStatus, ObjectName, SecretKeySelector, cel, validations
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+# Client settings that carry secrets or are owned by the typed fields; refused in clientConfig.
+RESERVED_CLIENT_SETTINGS = (
+    "bootstrap.servers", "security.protocol", "sasl.mechanism", "sasl.mechanisms",
+    "sasl.username", "sasl.password", "sasl.jaas.config", "ssl.key.password", "ssl.key.pem",
+    "ssl.key.location", "ssl.keystore.password", "ssl.keystore.location", "ssl.truststore.password",
+    "ssl.ca.pem", "ssl.certificate.pem",
+)
+
+BootstrapServer = Annotated[str, Field(
+    min_length=3, max_length=260, pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")]
+
+
+class TlsSettings(ApiModel):
+    """TLS towards the brokers. Without a CA the system trust store is used."""
+
+    ca: SecretKeySelector | None = None
+    """Secret key holding the PEM CA certificate(s) that signed the brokers' certificates."""
+    client_certificate: SecretKeySelector | None = None
+    """Secret key holding the PEM client certificate, for mutual TLS (with clientKey)."""
+    client_key: SecretKeySelector | None = None
+    """Secret key holding the PEM private key of the client certificate (with clientCertificate)."""
+
+
+class SaslSettings(ApiModel):
+    """SASL authentication. Username and password are read from one Secret."""
+
+    mechanism: SaslMechanism
+    """SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."""
+    secret_name: ObjectName
+    """Name of the Secret, in the same namespace, that holds the username and password."""
+    username_key: Annotated[str, Field(min_length=1, max_length=253)] = "username"
+    """Key of the username in the Secret."""
+    password_key: Annotated[str, Field(min_length=1, max_length=253)] = "password"
+    """Key of the password in the Secret."""
+
+
+class KafkaConnectionSpec(ApiModel):
+    """How to reach one Kafka cluster."""
+
+    model_config = {"json_schema_extra": validations(
+        cel("!self.securityProtocol.startsWith('SASL') || has(self.sasl)",
+            "spec.sasl is required when spec.securityProtocol is SASL_PLAINTEXT or SASL_SSL",
+            ".sasl"),
+        cel("!has(self.sasl) || self.securityProtocol.startsWith('SASL')",
+            "spec.sasl needs spec.securityProtocol SASL_PLAINTEXT or SASL_SSL", ".securityProtocol"),
+        cel("!has(self.tls) || self.securityProtocol.endsWith('SSL')",
+            "spec.tls needs spec.securityProtocol SSL or SASL_SSL", ".securityProtocol"),
+    )}
+
+    bootstrap_servers: Annotated[list[BootstrapServer], Field(min_length=1, max_length=64)]
+    """Initial brokers to contact, as host:port."""
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    """Protocol towards the brokers: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+    tls: Annotated[TlsSettings | None, Field(json_schema_extra=validations(
+        cel("has(self.clientCertificate) == has(self.clientKey)",
+            "spec.tls.clientCertificate and spec.tls.clientKey go together"),
+    ))] = None
+    """TLS settings, for SSL and SASL_SSL."""
+    sasl: SaslSettings | None = None
+    """SASL settings, for SASL_PLAINTEXT and SASL_SSL."""
+    client_config: Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(
+        max_length=64,
+        json_schema_extra=validations(cel(
+            "self.all(k, !(k in " + str(list(RESERVED_CLIENT_SETTINGS)).replace("'", '"') + "))",
+            "spec.clientConfig must not set bootstrap, security or credential settings: use "
+            "bootstrapServers, securityProtocol, tls and sasl (credentials only by Secret)")),
+    )] = {}
+    """Extra librdkafka client settings (e.g. client.id, socket.timeout.ms); no credentials."""
+
+
+class KafkaConnectionStatus(CommonStatus):
+    """Observed state of the connection."""
+
+    cluster_id: str | None = None
+    """Kafka cluster id reported by the brokers."""
+    broker_count: Annotated[int, Field(ge=0)] | None = None
+    """Number of brokers in the cluster metadata."""
+    controller_id: int | None = None
+    """Id of the active controller broker."""
+    last_probe_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
+    """When the operator last reached the cluster (RFC 3339)."""

@@ -1,0 +1,89 @@
+"""EventTopic: one Kafka topic and its catalog facts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from eventsub.api.base import (
+    ApiModel,
+    CommonStatus,
+    LocalObjectReference,
+    TopicName,
+    cel,
+    validations,
+)
+
+DeletionPolicy = Literal["Retain", "Delete"]
+SchemaFormat = Literal["Avro", "Protobuf", "JsonSchema"]
+
+
+class TopicSchema(ApiModel):
+    """The schema of the topic's messages: inline, or a reference to where it lives."""
+
+    model_config = {"json_schema_extra": validations(
+        cel("has(self.inline) != has(self.ref)",
+            "spec.catalog.schema needs exactly one of inline or ref"),
+    )}
+
+    format: SchemaFormat
+    """Schema language: Avro, Protobuf or JsonSchema."""
+    inline: Annotated[str | None, Field(max_length=262144)] = None
+    """The schema document itself."""
+    ref: Annotated[str | None, Field(max_length=2048)] = None
+    """Where the schema lives: a registry subject or a URL."""
+
+
+class TopicCatalog(ApiModel):
+    """Facts for people looking for events: who owns the topic, what it carries."""
+
+    owner: Annotated[str | None, Field(max_length=253)] = None
+    """Team or person responsible for the topic."""
+    description: Annotated[str | None, Field(max_length=4096)] = None
+    """What the events on this topic mean."""
+    schema_: Annotated[TopicSchema | None, Field(alias="schema")] = None
+    """Schema of the messages."""
+
+
+class EventTopicSpec(ApiModel):
+    """One Kafka topic."""
+
+    model_config = {"json_schema_extra": validations(
+        cel("has(self.topicName) == has(oldSelf.topicName) && "
+            "(!has(self.topicName) || self.topicName == oldSelf.topicName)",
+            "spec.topicName is immutable: Kafka cannot rename a topic", ".topicName"),
+    )}
+
+    topic_name: TopicName | None = None
+    """Kafka topic name; defaults to metadata.name. Immutable."""
+    connection_ref: LocalObjectReference
+    """The KafkaConnection of the cluster that holds the topic."""
+    partitions: Annotated[int, Field(ge=1, le=100000, json_schema_extra=validations(
+        cel("self >= oldSelf", "spec.partitions cannot decrease: Kafka cannot remove partitions"),
+    ))] = 1
+    """Number of partitions. Can grow, never shrink."""
+    replication_factor: Annotated[int | None, Field(ge=1, le=32767)] = None
+    """Replicas per partition; the broker default when omitted. Cannot change after creation."""
+    config: Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=128)] = {}
+    """Topic-level Kafka configuration (e.g. retention.ms, cleanup.policy), as strings."""
+    deletion_policy: DeletionPolicy = "Retain"
+    """What deleting this resource does to the Kafka topic: Retain keeps it and its data, Delete
+    deletes it."""
+    catalog: TopicCatalog | None = None
+    """Catalog facts: owner, description, schema."""
+
+
+class EventTopicStatus(CommonStatus):
+    """Observed state of the Kafka topic."""
+
+    topic_name: str | None = None
+    """Kafka topic name this resource manages."""
+    topic_id: str | None = None
+    """Kafka topic id (changes if the topic is deleted and created again)."""
+    partitions: Annotated[int, Field(ge=0)] | None = None
+    """Partitions the topic has in Kafka."""
+    replication_factor: Annotated[int, Field(ge=0)] | None = None
+    """Replicas per partition in Kafka."""
+    config: dict[str, str] = {}
+    """Topic-level configuration overrides in effect in Kafka."""
