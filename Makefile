@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help venv binaries up down status test test-unit lint
+.PHONY: help venv binaries up down status test test-unit lint crds
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,3 +43,6 @@ test-unit: venv ## unit tests only (no stack)
 lint: venv ## ruff and mypy --strict
 	$(VENV)/bin/ruff check operator stack tests
 	$(VENV)/bin/mypy
+
+crds: venv ## regenerate crds/ and the chart's CRDs from the API models
+	$(PY) -m eventsub.crdgen

@@ -22,7 +22,6 @@ log() { printf '[build %4ds] %s\n' "$((SECONDS - start_all))" "$*"; }
 build_in_wrapper() {
   local bindir=$1 require=$2 ldflags=$3; shift 3
   local work; work="$(mktemp -d)"
-  trap 'rm -rf "$work"' RETURN
   ( cd "$work"
     go mod init eventsub.local/stackbuild >/dev/null 2>&1
     go mod edit -require="$require"
@@ -35,10 +34,14 @@ build_in_wrapper() {
     for p in "$@"; do
       local t0=$SECONDS
       log "go build $p"
-      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bindir.partial/" "$p"
+      # A heartbeat, so a long cold compile is visibly alive.
+      ( while sleep 60; do log "  still building $(basename "$p") ($((SECONDS - t0))s)"; done ) &
+      local heartbeat=$!
+      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bindir.partial/" "$p" || { kill "$heartbeat"; exit 1; }
+      kill "$heartbeat" 2>/dev/null || true
       log "built $(basename "$p") in $((SECONDS - t0))s"
     done )
-  rm -rf "$bindir"; mv "$bindir.partial" "$bindir"
+  rm -rf "$work" "$bindir"; mv "$bindir.partial" "$bindir"
 }
 
 k8s_replaces() {
@@ -74,11 +77,20 @@ build_etcd() {
 }
 
 build_kwok() {
-  local bindir="$cache/kwok-${KWOK_VERSION}/bin"
-  if [[ -x "$bindir/kwok" ]]; then log "kwok ${KWOK_VERSION}: cached"; return; fi
+  local dir="$cache/kwok-${KWOK_VERSION}"
+  if [[ -x "$dir/bin/kwok" && -s "$dir/stages.yaml" ]]; then log "kwok ${KWOK_VERSION}: cached"; return; fi
   log "go install sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
-  mkdir -p "$bindir"
-  CGO_ENABLED=0 GOBIN="$bindir" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
+  mkdir -p "$dir/bin"
+  CGO_ENABLED=0 GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
+  # kwok runs no lifecycle without Stage documents: take the "fast" set its module ships (nodes
+  # become Ready with a lease heartbeat, pods Running, Job pods Succeeded) as one config file.
+  local src; src="$(go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/kustomize/stage"
+  local f; : > "$dir/stages.yaml.partial"
+  for f in "$src"/node/fast/*.yaml "$src"/node/heartbeat-with-lease/*.yaml "$src"/pod/fast/*.yaml; do
+    [[ "$(basename "$f")" == kustomization.yaml ]] && continue
+    { echo "---"; cat "$f"; } >> "$dir/stages.yaml.partial"
+  done
+  mv "$dir/stages.yaml.partial" "$dir/stages.yaml"
 }
 
 build_helm() {

@@ -53,6 +53,8 @@ def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 def structural(node: dict[str, Any], defs: dict[str, Any], path: str, status: bool) -> dict[str, Any]:
     node = _resolve(node, defs)
     out: dict[str, Any] = {k: v for k, v in node.items() if k in _KEPT}
+    if "description" in out:  # docstrings wrap at the source's width; kubectl wraps for itself
+        out["description"] = " ".join(out["description"].split())
     if "exclusiveMinimum" in node or "exclusiveMaximum" in node:
         raise SchemaError(f"{path}: use ge/le, not gt/lt (OpenAPI 3.0 bounds are inclusive)")
     if "const" in node:

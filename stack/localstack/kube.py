@@ -48,8 +48,9 @@ def scheduler_argv(binary: Path, kubeconfig: Path, port: int) -> list[str]:
             "--bind-address=127.0.0.1", f"--secure-port={port}", "--profiling=false", "--v=0"]
 
 
-def kwok_argv(binary: Path, kubeconfig: Path, port: int) -> list[str]:
-    return [str(binary), f"--kubeconfig={kubeconfig}", "--manage-all-nodes=true",
+def kwok_argv(binary: Path, stages: Path, kubeconfig: Path, port: int) -> list[str]:
+    return [str(binary), f"--kubeconfig={kubeconfig}", f"--config={stages}",
+            "--manage-all-nodes=true", "--node-lease-duration-seconds=40",
             f"--server-address=127.0.0.1:{port}"]
 
 

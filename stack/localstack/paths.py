@@ -40,6 +40,7 @@ class Binaries:
     kube_scheduler: Path
     kubectl: Path
     kwok: Path
+    kwok_stages: Path
     helm: Path
     kafka_libs: Path
     java: Path
@@ -56,6 +57,7 @@ class Binaries:
             kube_scheduler=k8s / "kube-scheduler",
             kubectl=k8s / "kubectl",
             kwok=cache / f"kwok-{v['KWOK_VERSION']}" / "bin" / "kwok",
+            kwok_stages=cache / f"kwok-{v['KWOK_VERSION']}" / "stages.yaml",
             helm=cache / f"helm-{v['HELM_VERSION']}" / "bin" / "helm",
             kafka_libs=cache / (f"kafka-{v['KAFKA_VERSION']}-log4j-{v['LOG4J_VERSION']}"
                                 f"-slf4j-{v['SLF4J_VERSION']}") / "libs",
@@ -70,7 +72,7 @@ class Binaries:
         missing = [
             p.name
             for p in (self.etcd, self.kube_apiserver, self.kube_controller_manager,
-                      self.kube_scheduler, self.kubectl, self.kwok, self.helm)
+                      self.kube_scheduler, self.kubectl, self.kwok, self.kwok_stages, self.helm)
             if not p.is_file()
         ]
         if not (self.kafka_libs / ".complete").is_file():

@@ -173,7 +173,7 @@ class LocalStack:
             b.kube_controller_manager, kubeconfig, pki, ports["controller_manager"]))
         self._launch(info, "scheduler", kube.scheduler_argv(b.kube_scheduler, kubeconfig,
                                                             ports["scheduler"]))
-        self._launch(info, "kwok", kube.kwok_argv(b.kwok, kubeconfig, ports["kwok"]))
+        self._launch(info, "kwok", kube.kwok_argv(b.kwok, b.kwok_stages, kubeconfig, ports["kwok"]))
         processes.wait_until("kwok node", lambda: (api.ensure_node(), api.node_ready())[1], 60,
                              info.pids["kwok"], self._log("kwok"))
         # Pods are refused until the controller-manager has made the namespace's ServiceAccount.

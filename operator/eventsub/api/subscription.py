@@ -42,8 +42,10 @@ class SubscribedTopic(ApiModel):
 class ScalingPolicy(ApiModel):
     """How the operator sizes the consumer Deployment from the group's lag."""
 
+    # The API server also checks this rule against the `{}` default before defaulting its fields.
     model_config = {"json_schema_extra": validations(
-        cel("self.minReplicas <= self.maxReplicas",
+        cel("(has(self.minReplicas) ? self.minReplicas : 1) <= "
+            "(has(self.maxReplicas) ? self.maxReplicas : 10)",
             "spec.scaling.minReplicas must not exceed spec.scaling.maxReplicas", ".minReplicas"),
     )}
 
