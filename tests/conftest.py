@@ -10,10 +10,12 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from kubernetes import client, config
 
+from kubectl import install_crds
 from localstack import LocalStack, StackInfo
+from operator_process import OperatorProcess
 from support import unique
 
-STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace"}
+STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace", "operator", "crds"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -68,3 +70,20 @@ def namespace(kube: Kube) -> Iterator[str]:
         yield name
     finally:
         kube.core.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def crds(stack_info: StackInfo) -> StackInfo:
+    install_crds(stack_info)
+    return stack_info
+
+
+@pytest.fixture(scope="session")
+def operator(crds: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """One operator for the session, as a real process; its log is checked for leaks."""
+    process = OperatorProcess(crds, tmp_path_factory.mktemp("operator") / "operator.log")
+    try:
+        yield process
+    finally:
+        assert process.stop() == 0, process.log()[-3000:]
+        assert "Traceback" not in process.log(), process.log()[-3000:]

@@ -29,6 +29,9 @@ def main() -> None:
         verbose=config.verbose,
         log_format=kopf.LogFormat.JSON if config.log_format == "json" else kopf.LogFormat.PLAIN,
     )
+    if not config.verbose:
+        # kopf reports every handled watch event at INFO; ours says what changed instead.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     ready, stopped = threading.Event(), threading.Event()
     announcer = threading.Thread(target=_announce_when_ready, args=(ready, stopped), daemon=True)
     announcer.start()

@@ -9,16 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kubectl import REPO, install_crds, kubectl, kubectl_ok
+from kubectl import REPO, kubectl, kubectl_ok
 from localstack import StackInfo
 
 SAMPLES = REPO / "manifests" / "samples"
-
-
-@pytest.fixture(scope="module")
-def crds(stack_info: StackInfo) -> StackInfo:
-    install_crds(stack_info)
-    return stack_info
 
 
 def _doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -90,5 +90,3 @@ class KafkaConnectionStatus(CommonStatus):
     """Number of brokers in the cluster metadata."""
     controller_id: int | None = None
     """Id of the active controller broker."""
-    last_probe_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
-    """When the operator last reached the cluster (RFC 3339)."""

@@ -1,0 +1,77 @@
+"""What to do to a Kafka topic so it matches its EventTopic: the diff of desired and observed.
+
+Kafka can add partitions and change topic configuration; it cannot remove partitions, rename a
+topic or change the replication factor in place. Those are refused, everything else converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+NOT_SUPPORTED = "NotSupported"
+
+
+@dataclass(frozen=True)
+class DesiredTopic:
+    name: str
+    partitions: int
+    replication_factor: int | None  # None: the broker's default
+    config: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ObservedTopic:
+    name: str
+    topic_id: str
+    partitions: int
+    replication_factor: int
+    overrides: Mapping[str, str]  # topic-level configuration set on the topic (not defaults)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    create: bool = False
+    grow_partitions_to: int | None = None
+    set_config: Mapping[str, str] = field(default_factory=dict)
+    delete_config: tuple[str, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+    # For people: one phrase per change, e.g. "retention.ms 1000 -> 604800000".
+    changes: tuple[str, ...] = ()
+
+    @property
+    def acts(self) -> bool:
+        return bool(self.create or self.grow_partitions_to or self.set_config or self.delete_config)
+
+
+def plan_topic(desired: DesiredTopic, observed: ObservedTopic | None) -> TopicPlan:
+    if observed is None:
+        return TopicPlan(create=True, changes=(f"created with {desired.partitions} partitions",))
+    refusals: list[Refusal] = []
+    changes: list[str] = []
+    grow_to = None
+    if desired.partitions > observed.partitions:
+        grow_to = desired.partitions
+        changes.append(f"partitions {observed.partitions} -> {desired.partitions}")
+    elif desired.partitions < observed.partitions:
+        refusals.append(Refusal(NOT_SUPPORTED, (
+            f"spec.partitions is {desired.partitions} but the topic has {observed.partitions}: "
+            "Kafka cannot remove partitions")))
+    if desired.replication_factor is not None and \
+            desired.replication_factor != observed.replication_factor:
+        refusals.append(Refusal(NOT_SUPPORTED, (
+            f"spec.replicationFactor is {desired.replication_factor} but the topic has "
+            f"{observed.replication_factor}: changing it needs a partition reassignment, which "
+            "eventsub does not do")))
+    to_set = {k: v for k, v in sorted(desired.config.items()) if observed.overrides.get(k) != v}
+    to_delete = tuple(sorted(k for k in observed.overrides if k not in desired.config))
+    changes += [f"{k} {observed.overrides.get(k, '(default)')} -> {v}" for k, v in to_set.items()]
+    changes += [f"{k} {observed.overrides[k]} -> (default)" for k in to_delete]
+    return TopicPlan(grow_partitions_to=grow_to, set_config=to_set, delete_config=to_delete,
+                     refusals=tuple(refusals), changes=tuple(changes))

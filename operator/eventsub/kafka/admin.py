@@ -1,0 +1,184 @@
+"""One long-lived admin client per cluster, with async, batched, time-bounded calls.
+
+Every call takes many topics at once and becomes one Kafka request (or one per broker), so a
+thousand EventTopics cost a handful of requests, not a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+import logging
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ConfigSource,
+    NewPartitions,
+    NewTopic,
+    ResourceType,
+)
+
+from eventsub.core.topic_plan import DesiredTopic, ObservedTopic
+from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable, from_exception
+
+logger = logging.getLogger("eventsub.kafka")
+T = TypeVar("T")
+
+# Settings a KafkaConnection's clientConfig may override.
+DEFAULTS = {"socket.timeout.ms": "10000", "reconnect.backoff.max.ms": "5000"}
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    cluster_id: str
+    broker_count: int
+    controller_id: int | None
+
+
+Results = dict[str, KafkaRequestError | None]
+
+
+class ClusterAdmin:
+    def __init__(self, config: Mapping[str, str], request_timeout: float = 10.0) -> None:
+        self.request_timeout = request_timeout
+        self.calls: collections.Counter[str] = collections.Counter()  # admin calls, by kind
+        self._auth_error: KafkaError | None = None
+        settings: dict[str, Any] = {**DEFAULTS, **config, "error_cb": self._on_error,
+                                    "logger": logger}
+        self._client = AdminClient(settings)
+
+    def _on_error(self, error: KafkaError) -> None:
+        # Authentication failures arrive here, not on the request futures (which just time out).
+        if error.code() in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED,
+                            KafkaError._SSL):
+            self._auth_error = error
+
+    async def _await(self, future: Future[T], what: str) -> T:
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.request_timeout + 5)
+        except (KafkaException, TimeoutError) as error:
+            raise self._explain(error, what) from None
+
+    def _explain(self, error: BaseException, what: str) -> KafkaRequestError:
+        mapped = from_exception(error, what)
+        self._client.poll(0)  # serves error_cb, which only runs from poll()
+        if isinstance(mapped, KafkaUnavailable) and self._auth_error is not None:
+            return from_exception(KafkaException(self._auth_error), what)
+        return mapped
+
+    async def _gather(self, futures: Mapping[Any, Future[Any]], what: str) -> dict[Any, Any]:
+        """Awaits the futures of one admin call; each value is its result or a KafkaRequestError."""
+        self.calls[what] += 1
+        keys = list(futures)
+        outcomes = await asyncio.gather(*(self._await(futures[k], what) for k in keys),
+                                        return_exceptions=True)
+        results: dict[Any, Any] = {}
+        for key, outcome in zip(keys, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, KafkaRequestError):
+                outcome = self._explain(outcome, what)
+            results[key] = outcome
+        return results
+
+    async def describe_cluster(self) -> ClusterInfo:
+        self.calls["describe cluster"] += 1
+        result = await self._await(
+            self._client.describe_cluster(request_timeout=self.request_timeout), "describe cluster")
+        controller = result.controller.id if result.controller is not None else None
+        return ClusterInfo(cluster_id=result.cluster_id, broker_count=len(result.nodes),
+                           controller_id=controller)
+
+    async def describe_topics(self, names: Iterable[str]) -> dict[str, ObservedTopic | None]:
+        """Observed state per topic; None for a topic that does not exist."""
+        names = sorted(set(names))
+        if not names:
+            return {}
+        descriptions = await self._gather(self._client.describe_topics(
+            TopicCollection(names), request_timeout=self.request_timeout), "describe topics")
+        existing = {n: d for n, d in descriptions.items() if not isinstance(d, KafkaRequestError)}
+        for outcome in descriptions.values():
+            if isinstance(outcome, KafkaRequestError) and outcome.reason != "TopicNotFound":
+                raise outcome
+        overrides = await self._topic_overrides(list(existing))
+        observed: dict[str, ObservedTopic | None] = dict.fromkeys(names)
+        for name, description in existing.items():
+            observed[name] = ObservedTopic(
+                name=name, topic_id=str(description.topic_id),
+                partitions=len(description.partitions),
+                replication_factor=len(description.partitions[0].replicas)
+                if description.partitions else 0,
+                overrides=overrides.get(name, {}))
+        return observed
+
+    async def _topic_overrides(self, names: list[str]) -> dict[str, dict[str, str]]:
+        if not names:
+            return {}
+        resources = [ConfigResource(ResourceType.TOPIC, n) for n in names]
+        configs = await self._gather(self._client.describe_configs(
+            resources, request_timeout=self.request_timeout), "describe topic configs")
+        overrides: dict[str, dict[str, str]] = {}
+        for resource, entries in configs.items():
+            if isinstance(entries, KafkaRequestError):
+                if entries.reason == "TopicNotFound":
+                    continue
+                raise entries
+            overrides[resource.name] = {
+                key: entry.value for key, entry in entries.items()
+                if _source(entry) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and entry.value is not None
+            }
+        return overrides
+
+    async def create_topics(self, topics: Iterable[DesiredTopic]) -> Results:
+        new = [NewTopic(t.name, num_partitions=t.partitions,
+                        replication_factor=t.replication_factor or -1, config=dict(t.config))
+               for t in topics]
+        if not new:
+            return {}
+        return await self._gather(self._client.create_topics(
+            new, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
+            "create topics")
+
+    async def create_partitions(self, totals: Mapping[str, int]) -> Results:
+        if not totals:
+            return {}
+        return await self._gather(self._client.create_partitions(
+            [NewPartitions(name, total) for name, total in totals.items()],
+            operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
+            "create partitions")
+
+    async def alter_topic_configs(
+            self, changes: Mapping[str, tuple[Mapping[str, str], Iterable[str]]]) -> Results:
+        """Incremental changes per topic: (settings to set, settings to remove)."""
+        resources = []
+        for name, (to_set, to_delete) in changes.items():
+            entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                       for k, v in to_set.items()]
+            entries += [ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
+                        for k in to_delete]
+            resources.append(ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries))
+        if not resources:
+            return {}
+        results = await self._gather(self._client.incremental_alter_configs(
+            resources, request_timeout=self.request_timeout), "alter topic configs")
+        return {resource.name: outcome for resource, outcome in results.items()}
+
+    async def delete_topics(self, names: Iterable[str]) -> Results:
+        names = sorted(set(names))
+        if not names:
+            return {}
+        return await self._gather(self._client.delete_topics(
+            names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
+            "delete topics")
+
+
+def _source(entry: ConfigEntry) -> int:
+    source: Any = entry.source
+    return int(source.value if isinstance(source, enum.Enum) else source)

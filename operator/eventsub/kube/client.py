@@ -1,0 +1,34 @@
+"""A shared Kubernetes API client: the kubeconfig in KUBECONFIG, or the in-cluster service account."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from kubernetes import client, config
+
+T = TypeVar("T")
+
+# The sync client blocks; run its calls here so the event loop never waits on HTTP.
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kube")
+
+
+@functools.cache
+def api_client() -> client.ApiClient:
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config()
+        configuration = client.Configuration.get_default_copy()
+    else:
+        configuration = client.Configuration()
+        config.load_kube_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = 32
+    return client.ApiClient(configuration)
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))

@@ -1,0 +1,65 @@
+"""Status patches and Events for our custom resources."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from eventsub.api.base import GROUP, VERSION
+from eventsub.kube.client import api_client, call
+
+logger = logging.getLogger("eventsub.kube")
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    kind: str
+    plural: str
+    namespace: str
+    name: str
+    uid: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any], plural: str) -> ObjectRef:
+        meta = body["metadata"]
+        return cls(kind=body["kind"], plural=plural, namespace=meta["namespace"],
+                   name=meta["name"], uid=meta["uid"])
+
+
+async def patch_status(ref: ObjectRef, status: dict[str, Any]) -> bool:
+    """Merge-patches the status subresource; False if the object is gone."""
+    custom = client.CustomObjectsApi(api_client())
+    try:
+        await call(custom.patch_namespaced_custom_object_status, GROUP, VERSION, ref.namespace,
+                   ref.plural, ref.name, {"status": status})
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
+async def post_event(ref: ObjectRef, type_: str, reason: str, message: str) -> None:
+    """A core/v1 Event on the object (what `kubectl describe` shows), also logged. Best effort."""
+    logger.info("%s %s/%s: %s: %s", ref.kind, ref.namespace, ref.name, reason, message)
+    now = datetime.datetime.now(datetime.UTC)
+    event = client.CoreV1Event(
+        metadata=client.V1ObjectMeta(generate_name=f"{ref.name}.", namespace=ref.namespace),
+        involved_object=client.V1ObjectReference(
+            api_version=f"{GROUP}/{VERSION}", kind=ref.kind, name=ref.name,
+            namespace=ref.namespace, uid=ref.uid),
+        reason=reason, message=message[:1024], type=type_,
+        first_timestamp=now, last_timestamp=now, count=1,
+        source=client.V1EventSource(component="eventsub"),
+        reporting_component="eventsub.io/operator", reporting_instance="eventsub",
+    )
+    try:
+        await call(client.CoreV1Api(api_client()).create_namespaced_event, ref.namespace, event)
+    except ApiException as error:
+        logger.warning("could not post event %s on %s/%s: HTTP %s", reason, ref.namespace,
+                       ref.name, error.status)

@@ -1,0 +1,1 @@
+"""observe -> plan (core) -> act (kafka/, kube/) -> status. Level-based and idempotent."""

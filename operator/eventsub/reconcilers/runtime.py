@@ -1,0 +1,81 @@
+"""Everything the operator holds in memory while it runs, and the workers that drain the queues."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from eventsub.config import OperatorConfig
+from eventsub.kafka.registry import ConnectionRegistry
+from eventsub.reconcilers import connections, topics
+from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.reconcilers.queue import WorkQueue
+
+logger = logging.getLogger("eventsub.runtime")
+TOPIC_WORKERS = 2  # two passes in flight: one slow cluster does not hold up the others
+TOPIC_BATCH = 500
+
+
+class Runtime:
+    def __init__(self, config: OperatorConfig) -> None:
+        self.config = config
+        self.cache = ObjectCache()
+        self.registry = ConnectionRegistry(float(config.kafka_request_timeout_seconds))
+        self.connection_queue = WorkQueue()
+        self.topic_queue = WorkQueue()
+        self.topics: topics.TopicReconciler
+        self.connections = connections.ConnectionReconciler(
+            self.cache, self.registry, self.connection_queue,
+            on_availability_change=lambda key: self.topics.requeue_connection(key),
+            probe_seconds=config.probe_seconds)
+        self.topics = topics.TopicReconciler(
+            self.cache, self.connections, self.topic_queue, config.resync_seconds,
+            config.topic_deletion_timeout_seconds)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def observe(self, plural: str, event_type: str | None, body: Body) -> None:
+        """A watch event: remember the body and reconcile the object (level-based)."""
+        key = self.cache.apply(plural, event_type, body)
+        if plural == connections.PLURAL:
+            self.connection_queue.add(key)
+            if event_type == "DELETED":
+                self.topics.requeue_connection(key)
+        elif plural == topics.PLURAL and event_type != "DELETED":
+            self.topic_queue.add(key)
+
+    def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._work(
+            "connections", self.connection_queue, 50, self._each(self.connections.reconcile))))
+        for i in range(TOPIC_WORKERS):
+            self._tasks.append(asyncio.create_task(self._work(
+                f"topics-{i}", self.topic_queue, TOPIC_BATCH, self.topics.reconcile)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    @staticmethod
+    def _each(fn: Callable[[str], Awaitable[None]]) -> Callable[[list[str]], Awaitable[None]]:
+        async def run(keys: list[str]) -> None:
+            await asyncio.gather(*(fn(k) for k in keys))
+        return run
+
+    async def _work(self, name: str, queue: WorkQueue, batch: int,
+                    reconcile: Callable[[list[str]], Awaitable[None]]) -> None:
+        while True:
+            keys = await queue.take(batch)
+            try:
+                await reconcile(keys)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug must not stop the operator: log it, retry these keys with backoff.
+                logger.exception("%s: reconcile of %d object(s) failed", name, len(keys))
+                for key in keys:
+                    queue.retry(key)
+            finally:
+                for key in keys:
+                    queue.done(key)

@@ -1,0 +1,329 @@
+"""EventTopic: make the Kafka topic match the spec, in batches per cluster.
+
+One pass takes every queued EventTopic, groups them by connection, observes all of a group's
+topics with one describe, plans each (core.topic_plan), and applies the plans with one create,
+one partition and one config request. A pass that changed something re-queues its topics at
+once; the next pass verifies and reports them Ready, so status always shows what Kafka has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from eventsub.api.topic import EventTopicSpec
+from eventsub.core.ownership import Claim, owner
+from eventsub.core.topic_plan import DesiredTopic, ObservedTopic, TopicPlan, plan_topic
+from eventsub.kafka.admin import ClusterAdmin
+from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
+from eventsub.kube.objects import ObjectRef, post_event
+from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
+from eventsub.reconcilers.queue import WorkQueue
+from eventsub.reconcilers.status import announce_transition, with_condition, write_status
+
+logger = logging.getLogger("eventsub.topic")
+PLURAL = "eventtopics"
+VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates asynchronously
+
+
+@dataclass
+class Item:
+    key: str
+    body: Body
+    spec: EventTopicSpec
+    desired: DesiredTopic
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef.of(self.body, PLURAL)
+
+    @property
+    def connection_key(self) -> str:
+        return connection_key(self.body, self.spec)
+
+    @property
+    def status(self) -> Mapping[str, Any]:
+        return self.body.get("status") or {}
+
+
+def connection_key(body: Body, spec: EventTopicSpec) -> str:
+    return f"{body['metadata']['namespace']}/{spec.connection_ref.name}"
+
+
+def topic_name(body: Body, spec: EventTopicSpec) -> str:
+    return spec.topic_name or body["metadata"]["name"]
+
+
+def desired_topic(body: Body, spec: EventTopicSpec) -> DesiredTopic:
+    return DesiredTopic(name=topic_name(body, spec), partitions=spec.partitions,
+                        replication_factor=spec.replication_factor, config=dict(spec.config))
+
+
+def facts(observed: ObservedTopic) -> dict[str, Any]:
+    return {"topicName": observed.name, "topicId": observed.topic_id,
+            "partitions": observed.partitions, "replicationFactor": observed.replication_factor,
+            "config": dict(observed.overrides)}
+
+
+class TopicReconciler:
+    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler, queue: WorkQueue,
+                 resync_seconds: float, deletion_timeout_seconds: float) -> None:
+        self.cache, self.connections, self.queue = cache, connections, queue
+        self.resync_seconds = resync_seconds
+        self.deletion_timeout_seconds = deletion_timeout_seconds
+        self._created: set[str] = set()  # keys whose topic this process created (not adopted)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def requeue_connection(self, connection: str) -> None:
+        """A connection came up or went down: every topic on it is reconciled again."""
+        for key, body in self.cache.items(PLURAL):
+            ref = (body.get("spec") or {}).get("connectionRef") or {}
+            if f"{body['metadata']['namespace']}/{ref.get('name')}" == connection:
+                self.queue.add(key)
+
+    def _resync(self, key: str) -> None:
+        self.queue.forget(key)
+        self.queue.add(key, self.resync_seconds)
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    async def reconcile(self, keys: list[str]) -> None:
+        groups: dict[str, list[Item]] = defaultdict(list)
+        for key in keys:
+            item = await self._item(key)
+            if item is not None:
+                groups[item.connection_key].append(item)
+        claims = self._claims()
+        await asyncio.gather(*(self._reconcile_group(conn, items, claims)
+                               for conn, items in groups.items()))
+
+    async def _item(self, key: str) -> Item | None:
+        body = self.cache.get(PLURAL, key)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None  # gone, or the deletion handler's business now
+        try:
+            spec = EventTopicSpec.model_validate(body.get("spec") or {})
+        except ValidationError as error:
+            await self._report(key, body, {}, "InvalidSpec", spec_errors(error))
+            self._resync(key)
+            return None
+        return Item(key, body, spec, desired_topic(body, spec))
+
+    async def _reconcile_group(self, connection: str, items: list[Item],
+                               claims: Mapping[str, list[tuple[Claim, str]]]) -> None:
+        entry = self.connections.available(connection)
+        if entry is None:
+            if self.connections.probing(connection):
+                return  # its first probe is pending; it re-queues these topics when it ends
+            problem = self.connections.problem(connection)
+            await asyncio.gather(*(self._fail(i, problem.reason, problem.message) for i in items))
+            return
+        owned = []
+        for item in items:
+            holder = self._owner(item, entry.cluster_id, claims)
+            if holder is not None and holder.key != item.key:
+                await self._fail(item, "ResourceConflict", (
+                    f"Kafka topic {item.desired.name} is managed by EventTopic {holder.key}, "
+                    "which is older; this resource changes nothing"), retry=False)
+            else:
+                owned.append(item)
+        if owned:
+            await self._sync(connection, entry.admin, owned)
+
+    def _claims(self) -> dict[str, list[tuple[Claim, str]]]:
+        """Every EventTopic by the Kafka topic name it claims, with its connection key."""
+        claims: dict[str, list[tuple[Claim, str]]] = defaultdict(list)
+        for _, body in self.cache.items(PLURAL):
+            meta, spec = body["metadata"], body.get("spec") or {}
+            name = spec.get("topicName") or meta["name"]
+            connection = f"{meta['namespace']}/{(spec.get('connectionRef') or {}).get('name')}"
+            claim = Claim(meta.get("creationTimestamp", ""), meta["namespace"], meta["name"])
+            claims[name].append((claim, connection))
+        return claims
+
+    def _owner(self, item: Item, cluster_id: str | None,
+               claims: Mapping[str, list[tuple[Claim, str]]]) -> Claim | None:
+        """The oldest EventTopic naming the same Kafka topic on the same cluster."""
+        def same_cluster(connection: str) -> bool:
+            if connection == item.connection_key:
+                return True
+            entry = self.connections.registry.get(connection)
+            return cluster_id is not None and entry is not None and entry.cluster_id == cluster_id
+        return owner(c for c, connection in claims.get(item.desired.name, []) if same_cluster(connection))
+
+    async def _sync(self, connection: str, admin: ClusterAdmin, items: list[Item]) -> None:
+        calls_before = admin.calls.copy()
+        try:
+            await self._sync_calls(connection, admin, items)
+        finally:
+            made = {k: v - calls_before.get(k, 0) for k, v in admin.calls.items()}
+            summary = ", ".join(f"{k} {v}" for k, v in sorted(made.items()) if v)
+            logger.info("pass over %d EventTopic(s) on %s; Kafka admin requests: %s", len(items),
+                        connection, summary or "none")
+
+    async def _sync_calls(self, connection: str, admin: ClusterAdmin, items: list[Item]) -> None:
+        try:
+            observed = await admin.describe_topics(i.desired.name for i in items)
+        except KafkaRequestError as error:
+            await self._kafka_failed(connection, items, error)
+            return
+        plans = {i.key: plan_topic(i.desired, observed.get(i.desired.name)) for i in items}
+        acting = [i for i in items if plans[i.key].acts]
+        try:
+            outcomes = await self._apply(admin, acting, plans)
+        except KafkaRequestError as error:
+            await self._kafka_failed(connection, acting, error)
+            outcomes = None
+        await asyncio.gather(*(
+            self._after_pass(i, plans[i.key], observed.get(i.desired.name), outcomes)
+            for i in items if outcomes is not None or not plans[i.key].acts))
+
+    async def _apply(self, admin: ClusterAdmin, items: list[Item],
+                     plans: Mapping[str, TopicPlan]) -> dict[str, KafkaRequestError | None]:
+        """Creates, grows and reconfigures in one request each; per-topic outcomes by name."""
+        by_name = {i.desired.name: plans[i.key] for i in items}
+        creates = [i.desired for i in items if plans[i.key].create]
+        grows = {n: p.grow_partitions_to for n, p in by_name.items() if p.grow_partitions_to is not None}
+        alters = {n: (p.set_config, p.delete_config) for n, p in by_name.items()
+                  if p.set_config or p.delete_config}
+        created, grown, altered = await asyncio.gather(
+            admin.create_topics(creates), admin.create_partitions(grows),
+            admin.alter_topic_configs(alters))
+        outcomes: dict[str, KafkaRequestError | None] = {}
+        for results in (created, grown, altered):
+            for name, error in results.items():
+                if isinstance(error, KafkaUnavailable):
+                    raise error
+                if error is not None and error.reason != "TopicAlreadyExists":
+                    outcomes[name] = error  # already there: adopted on the next pass
+                else:
+                    outcomes.setdefault(name, None)
+        return outcomes
+
+    async def _after_pass(self, item: Item, plan: TopicPlan, observed: ObservedTopic | None,
+                          outcomes: Mapping[str, KafkaRequestError | None] | None) -> None:
+        error = (outcomes or {}).get(item.desired.name)
+        if error is not None:
+            await self._fail(item, error.reason, error.message, retry=False,
+                             observed=observed)
+            return
+        if plan.acts:
+            await self._announce_actions(item, plan, observed)
+            self.queue.forget(item.key)
+            self.queue.add(item.key, VERIFY_DELAY)
+            return
+        assert observed is not None  # a plan that does not act found the topic
+        if not item.status.get("topicId") and item.key not in self._created:
+            await post_event(item.ref, "Normal", "TopicAdopted",
+                             f"adopted existing Kafka topic {observed.name}")
+        self._created.discard(item.key)
+        if plan.refusals:
+            message = "; ".join(r.message for r in plan.refusals)
+            await self._report(item.key, item.body, facts(observed), plan.refusals[0].reason, message)
+        else:
+            await self._report(item.key, item.body, facts(observed), "InSync",
+                               f"Kafka topic {observed.name} matches the spec", ok=True)
+        self._resync(item.key)
+
+    async def _announce_actions(self, item: Item, plan: TopicPlan,
+                                observed: ObservedTopic | None) -> None:
+        name = item.desired.name
+        if plan.create:
+            self._created.add(item.key)
+            if item.status.get("topicId"):
+                await post_event(item.ref, "Warning", "TopicRecreated", (
+                    f"Kafka topic {name} was deleted outside eventsub (its data is gone); "
+                    f"created it again with {item.desired.partitions} partitions"))
+            else:
+                await post_event(item.ref, "Normal", "TopicCreated",
+                                 f"created Kafka topic {name} with {item.desired.partitions} partitions")
+            return
+        changes = ", ".join(plan.changes)
+        if not item.status.get("topicId") and item.key not in self._created:
+            await post_event(item.ref, "Normal", "TopicAdopted",
+                             f"adopted existing Kafka topic {name}; changed {changes}")
+        elif item.status.get("observedGeneration") == item.body["metadata"].get("generation"):
+            await post_event(item.ref, "Warning", "DriftReverted",
+                             f"Kafka topic {name} was changed outside eventsub; reverted {changes}")
+        else:
+            await post_event(item.ref, "Normal", "TopicUpdated", f"updated Kafka topic {name}: {changes}")
+        self._created.add(item.key)  # adoption is announced once
+
+    async def _kafka_failed(self, connection: str, items: list[Item], error: KafkaRequestError) -> None:
+        if isinstance(error, KafkaUnavailable):
+            self.connections.mark_unavailable(connection, error)
+        await asyncio.gather(*(self._fail(i, error.reason, error.message) for i in items))
+
+    async def _fail(self, item: Item, reason: str, message: str, retry: bool = True,
+                    observed: ObservedTopic | None = None) -> None:
+        await self._report(item.key, item.body, facts(observed) if observed else {}, reason, message)
+        if retry:
+            self.queue.retry(item.key)
+        else:
+            self._resync(item.key)
+
+    async def _report(self, key: str, body: Body, observed_facts: dict[str, Any], reason: str,
+                      message: str, ok: bool = False) -> None:
+        old = body.get("status") or {}
+        kept = observed_facts or {k: old[k] for k in ("topicName", "topicId", "partitions",
+                                                      "replicationFactor", "config") if k in old}
+        status = with_condition(body, kept, ok=ok, reason=reason, message=message)
+        ref = ObjectRef.of(body, PLURAL)
+        await announce_transition(ref, body, status)
+        await write_status(ref, body, status)
+
+    # -- deletion ---------------------------------------------------------------------------
+
+    async def delete(self, body: Body) -> str:
+        """Deletes the Kafka topic of a Delete-policy EventTopic being deleted.
+
+        Returns what happened. Raises KafkaUnavailable while Kafka cannot be reached and the
+        deletion deadline has not passed; after it, the topic is kept and the resource released,
+        so an outage never wedges a namespace deletion.
+        """
+        spec = EventTopicSpec.model_validate(body.get("spec") or {})
+        name, ref = topic_name(body, spec), ObjectRef.of(body, PLURAL)
+        connection = connection_key(body, spec)
+        item = Item(f"{ref.namespace}/{ref.name}", body, spec, desired_topic(body, spec))
+        entry = self.connections.available(connection)
+        holder = self._owner(item, entry.cluster_id if entry else None, self._claims())
+        if holder is not None and holder.key != f"{ref.namespace}/{ref.name}":
+            return f"Kafka topic {name} belongs to EventTopic {holder.key}; not deleted"
+        if self.cache.get("kafkaconnections", connection) is None:
+            message = f"KafkaConnection {connection} is gone; Kafka topic {name} was kept"
+            await post_event(ref, "Warning", "TopicRetained", message)
+            return message
+        error: KafkaRequestError | None
+        if entry is None:
+            problem = self.connections.problem(connection)
+            error = KafkaUnavailable(problem.message)
+        else:
+            outcome = await entry.admin.delete_topics([name])
+            error = outcome.get(name)
+        if error is None or error.reason == "TopicNotFound":
+            await post_event(ref, "Normal", "TopicDeleted", f"deleted Kafka topic {name}")
+            return f"deleted Kafka topic {name}"
+        if self._deletion_overdue(body):
+            message = (f"could not delete Kafka topic {name} for {self.deletion_timeout_seconds:.0f}s "
+                       f"({error.message}); kept it and released the resource")
+            await post_event(ref, "Warning", "TopicRetained", message)
+            return message
+        await post_event(ref, "Warning", "TopicDeletionPending", error.message)
+        raise error
+
+    def _deletion_overdue(self, body: Body) -> bool:
+        stamp = body["metadata"].get("deletionTimestamp")
+        if not stamp:
+            return False
+        since = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        age = datetime.datetime.now(datetime.UTC) - since
+        return age.total_seconds() > self.deletion_timeout_seconds

@@ -1,0 +1,47 @@
+"""The operator as a real process (`python -m eventsub`) against the local stack, logs captured."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from localstack import StackInfo
+from support import eventually
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Short intervals so tests see resyncs, probes and deadlines in seconds, not minutes.
+TEST_SETTINGS = {
+    "EVENTSUB_RESYNC_SECONDS": "3",
+    "EVENTSUB_PROBE_SECONDS": "2",
+    "EVENTSUB_KAFKA_TIMEOUT_SECONDS": "3",
+    "EVENTSUB_TOPIC_DELETION_TIMEOUT_SECONDS": "15",
+}
+
+
+class OperatorProcess:
+    def __init__(self, info: StackInfo, log_path: Path, extra_env: dict[str, str] | None = None):
+        self.log_path = log_path
+        env = {**os.environ, "KUBECONFIG": info.kubeconfig, **TEST_SETTINGS, **(extra_env or {})}
+        self._log = open(log_path, "wb")  # noqa: SIM115 — kept open for the process's lifetime
+        self.process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO, env=env,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        eventually(lambda: "operator" in self.log() and " ready" in self.log(), timeout=60,
+                   what="operator ready")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode

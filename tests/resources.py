@@ -1,0 +1,81 @@
+"""Small helpers to apply and inspect eventsub resources through the real API server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+
+from conftest import Kube
+from support import eventually
+
+GROUP, VERSION = "eventsub.io", "v1alpha1"
+PLURALS = {"KafkaConnection": "kafkaconnections", "EventTopic": "eventtopics",
+           "EventSubscription": "eventsubscriptions", "EventReplay": "eventreplays"}
+
+
+def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name},
+            "spec": spec}
+
+
+def create(kube: Kube, namespace: str, doc: dict[str, Any]) -> dict[str, Any]:
+    created: dict[str, Any] = kube.custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURALS[doc["kind"]], doc)
+    return created
+
+
+def get(kube: Kube, namespace: str, kind: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURALS[kind], name)
+    return found
+
+
+def patch_spec(kube: Kube, namespace: str, kind: str, name: str, spec: dict[str, Any]) -> None:
+    kube.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name,
+                                               {"spec": spec})
+
+
+def delete(kube: Kube, namespace: str, kind: str, name: str) -> None:
+    kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
+
+
+def gone(kube: Kube, namespace: str, kind: str, name: str) -> bool:
+    try:
+        get(kube, namespace, kind, name)
+    except client.ApiException as error:
+        return error.status == 404
+    return False
+
+
+def condition(body: dict[str, Any], type_: str = "Ready") -> dict[str, Any] | None:
+    for c in (body.get("status") or {}).get("conditions", []):
+        if c["type"] == type_:
+            return dict(c)
+    return None
+
+
+def wait_condition(kube: Kube, namespace: str, kind: str, name: str, *, status: str = "True",
+                   reason: str | None = None, timeout: float = 60,
+                   type_: str = "Ready") -> dict[str, Any]:
+    """Waits until the condition has this status (and reason) for the current generation."""
+    def reached() -> dict[str, Any] | None:
+        body = get(kube, namespace, kind, name)
+        c = condition(body, type_)
+        if c is None or c["status"] != status or (reason is not None and c["reason"] != reason):
+            return None
+        if c.get("observedGeneration") != body["metadata"]["generation"]:
+            return None
+        return body
+    found: dict[str, Any] = eventually(
+        reached, timeout=timeout, what=f"{kind} {name} {type_}={status} {reason or ''}")
+    return found
+
+
+def event_reasons(kube: Kube, namespace: str, name: str) -> list[str]:
+    events = kube.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}")
+    return [e.reason for e in sorted(events.items, key=lambda e: e.metadata.creation_timestamp)]
+
+
+def events(kube: Kube, namespace: str) -> list[client.CoreV1Event]:
+    return list(kube.core.list_namespaced_event(namespace).items)
