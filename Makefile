@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help venv binaries up down status test test-unit lint crds
+.PHONY: help venv binaries up down status test test-unit lint crds bench-topics
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,3 +46,6 @@ lint: venv ## ruff and mypy --strict
 
 crds: venv ## regenerate crds/ and the chart's CRDs from the API models
 	$(PY) -m eventsub.crdgen
+
+bench-topics: venv binaries ## N EventTopics at once (N=1000): time to Ready, topics/s, operator RSS
+	$(PY) bench/topics.py --count $${N:-1000}
