@@ -27,6 +27,7 @@ class OperatorConfig:
     # How long deleting a Delete-policy EventTopic waits for an unreachable Kafka before it
     # keeps the topic and lets the resource go.
     topic_deletion_timeout_seconds: int = 300
+    metrics_port: int = 0  # 0: no /metrics endpoint
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> OperatorConfig:
@@ -44,4 +45,5 @@ class OperatorConfig:
             kafka_request_timeout_seconds=_seconds(env, "EVENTSUB_KAFKA_TIMEOUT_SECONDS", 10),
             topic_deletion_timeout_seconds=_seconds(env, "EVENTSUB_TOPIC_DELETION_TIMEOUT_SECONDS",
                                                     300),
+            metrics_port=int(env.get("EVENTSUB_METRICS_PORT") or 0),
         )

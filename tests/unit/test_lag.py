@@ -95,3 +95,20 @@ def test_observe_summarizes_and_learns() -> None:
     assert seen.snapshot.arrival_rate == pytest.approx(20.0)
     assert seen.history.per_replica_rate == pytest.approx(10.0)
     assert seen.snapshot.max_lag_seconds is not None and seen.snapshot.max_lag_seconds > 0
+
+
+def test_a_fresh_backlog_counts_once_its_consumer_commits() -> None:
+    quiet = observe(History(), [PartitionOffsets("t", 0, 0, 100, 100)], members=1, replicas=1,
+                    start_position="Earliest", poll_seconds=5, now=0.0)
+    burst = observe(quiet.history, [PartitionOffsets("t", 0, 0, 900, 100)], members=1, replicas=1,
+                    start_position="Earliest", poll_seconds=5, now=5.0)
+    assert burst.snapshot.total_lag == 800 and burst.snapshot.scaling_lag == 0
+    consuming = observe(burst.history, [PartitionOffsets("t", 0, 0, 900, 200)], members=1,
+                        replicas=1, start_position="Earliest", poll_seconds=5, now=10.0)
+    assert consuming.snapshot.scaling_lag == 700
+
+
+def test_without_consumers_all_lag_counts() -> None:
+    seen = observe(History(), [PartitionOffsets("t", 0, 0, 900, 100)], members=0, replicas=0,
+                   start_position="Earliest", poll_seconds=5, now=0.0)
+    assert seen.snapshot.scaling_lag == 800

@@ -1,6 +1,6 @@
 """Lag health per partition, in the spirit of Burrow: OK, Warn, Stall, Stop.
 
-Judged over a window of the collector's polls of (committed offset, lag):
+Judged over the collector's polls of (committed offset, lag) within a window, from three polls on:
 - Stall: lag > 0 and the committed offset did not move while consumers are in the group, e.g. a
   poison message. More replicas would not help, so a stalled partition does not drive scale-out.
 - Stop: lag > 0 and the committed offset did not move, with no consumer in the group.
@@ -33,7 +33,7 @@ def partition_health(samples: Sequence[HealthSample], window: float, members: in
     if latest.lag == 0:
         return OK
     recent = [s for s in samples if s.time >= latest.time - window]
-    if latest.time - samples[0].time < window or len(recent) < 3:
+    if len(recent) < 3:  # two poll intervals without progress is enough to judge
         return UNKNOWN
     committed = {s.committed for s in recent}
     if len(committed) == 1 and all(s.lag > 0 for s in recent):

@@ -21,10 +21,10 @@ class LagSnapshot:
 
     ok: bool  # False when the read failed or missed partitions: never treated as zero lag
     total_lag: int = 0
-    scaling_lag: int = 0  # lag of the partitions that are not stalled
+    scaling_lag: int = 0  # lag of the partitions whose consumers make progress
     partitions: int = 0
-    partitions_with_lag: int = 0  # not stalled, lag > 0
-    stalled_partitions: int = 0
+    partitions_with_lag: int = 0  # counted for scaling, lag > 0
+    stalled_partitions: int = 0  # with lag but not counted: their consumer makes no progress
     max_lag_seconds: float | None = None
     arrival_rate: float | None = None  # messages/s produced into the subscribed partitions
     per_replica_rate: float | None = None  # messages/s one replica consumes, learned
@@ -90,7 +90,7 @@ def _by_load(policy: ScalingPolicy, current: int, lag: LagSnapshot) -> tuple[int
         raw = math.ceil(lag.scaling_lag / policy.lag_threshold)
         why = f"lag {lag.scaling_lag} at {policy.lag_threshold} per replica"
     if lag.stalled_partitions:
-        why += f" ({lag.stalled_partitions} stalled partition(s) not counted)"
+        why += f" ({lag.stalled_partitions} partition(s) without progress not counted)"
     if policy.max_lag_seconds and lag.max_lag_seconds is not None and lag.scaling_lag > 0 \
             and lag.max_lag_seconds > policy.max_lag_seconds and raw <= current:
         raw = current + 1
@@ -113,7 +113,9 @@ def _floor(policy: ScalingPolicy, active: bool, last_active: float | None,
         return policy.min_replicas, f"minReplicas {policy.min_replicas}"
     if active:
         return 1, f"lag above activation threshold {policy.activation_lag_threshold}"
-    if last_active is not None and now - last_active < policy.cooldown_seconds:
+    if last_active is None:
+        return 0, "no lag: no replicas needed"
+    if now - last_active < policy.cooldown_seconds:
         return 1, f"no lag, cooling down for {policy.cooldown_seconds}s before scaling to zero"
     return 0, f"no lag for {policy.cooldown_seconds}s: scaled to zero"
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import kopf
+import prometheus_client
 
 from eventsub.config import OperatorConfig
 from eventsub.handlers import resources as _resources  # noqa: F401  (registers handlers)
@@ -24,7 +25,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.batching.worker_limit = 200
-    runtime = Runtime(OperatorConfig.from_env())
+    config = OperatorConfig.from_env()
+    if config.metrics_port:
+        prometheus_client.start_http_server(config.metrics_port)
+    runtime = Runtime(config)
     runtime.start()
     memo["runtime"] = runtime
 

@@ -1,4 +1,4 @@
-"""kopf wiring for KafkaConnection and EventTopic: watch events feed the runtime's queues."""
+"""kopf wiring: watch events of our resources feed the runtime's queues."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ def connection_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, "eventtopics")
 def topic_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("eventtopics", event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event(GROUP, VERSION, "eventsubscriptions")
+def subscription_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _runtime(memo).observe("eventsubscriptions", event.get("type"), dict(event["object"]))
 
 
 def _deletes_topic(spec: kopf.Spec, **_: Any) -> bool:

@@ -15,7 +15,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaError, KafkaException, TopicCollection
+from confluent_kafka import (
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicCollection,
+    TopicPartition,
+)
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -24,6 +30,7 @@ from confluent_kafka.admin import (
     ConfigSource,
     NewPartitions,
     NewTopic,
+    OffsetSpec,
     ResourceType,
 )
 
@@ -35,6 +42,12 @@ T = TypeVar("T")
 
 # Settings a KafkaConnection's clientConfig may override.
 DEFAULTS = {"socket.timeout.ms": "10000", "reconnect.backoff.max.ms": "5000"}
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    state: str  # e.g. Empty, Stable, PreparingRebalance, Dead
+    members: int
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,57 @@ class ClusterAdmin:
             resources, request_timeout=self.request_timeout), "alter topic configs")
         return {resource.name: outcome for resource, outcome in results.items()}
 
+    # -- what the lag collector needs: each one batched across partitions or groups ----------
+
+    async def partition_counts(self, topics: Iterable[str]) -> dict[str, int | KafkaRequestError]:
+        """Partitions per topic, from one metadata request."""
+        names = sorted(set(topics))
+        if not names:
+            return {}
+        described = await self._gather(self._client.describe_topics(
+            TopicCollection(names), request_timeout=self.request_timeout), "describe topics")
+        return {n: d if isinstance(d, KafkaRequestError) else len(d.partitions)
+                for n, d in described.items()}
+
+    async def log_offsets(self, partitions: Iterable[tuple[str, int]],
+                          earliest: bool) -> dict[tuple[str, int], int]:
+        """Log-start (earliest) or log-end offsets: one ListOffsets request per leader broker."""
+        spec = OffsetSpec.earliest() if earliest else OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        request = {TopicPartition(t, p): spec for t, p in partitions}
+        if not request:
+            return {}
+        what = "list log-start offsets" if earliest else "list log-end offsets"
+        results = await self._gather(self._client.list_offsets(
+            request, request_timeout=self.request_timeout), what)
+        offsets: dict[tuple[str, int], int] = {}
+        for tp, info in results.items():
+            if isinstance(info, KafkaRequestError):
+                raise info
+            offsets[(tp.topic, tp.partition)] = int(info.offset)
+        return offsets
+
+    async def committed_offsets(self, group: str, partitions: Iterable[tuple[str, int]]
+                                ) -> dict[tuple[str, int], int | None]:
+        """The group's committed offsets (None where it has none): one OffsetFetch request."""
+        request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])]
+        results = await self._gather(self._client.list_consumer_group_offsets(
+            request, request_timeout=self.request_timeout), "list committed offsets")
+        result = results[group]
+        if isinstance(result, KafkaRequestError):
+            raise result
+        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None)
+                for tp in result.topic_partitions}
+
+    async def describe_groups(self, groups: Iterable[str]) -> dict[str, GroupInfo | KafkaRequestError]:
+        names = sorted(set(groups))
+        if not names:
+            return {}
+        results = await self._gather(self._client.describe_consumer_groups(
+            names, request_timeout=self.request_timeout), "describe groups")
+        return {g: r if isinstance(r, KafkaRequestError) else
+                GroupInfo(state=_state_name(r.state), members=len(r.members))
+                for g, r in results.items()}
+
     async def delete_topics(self, names: Iterable[str]) -> Results:
         names = sorted(set(names))
         if not names:
@@ -177,6 +241,11 @@ class ClusterAdmin:
         return await self._gather(self._client.delete_topics(
             names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "delete topics")
+
+
+def _state_name(state: Any) -> str:
+    name = str(getattr(state, "name", state))
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def _source(entry: ConfigEntry) -> int:

@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 
 from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
-from eventsub.reconcilers import connections, topics
+from eventsub.reconcilers import connections, subscriptions, topics
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.queue import WorkQueue
+from eventsub.reconcilers.scaler import Scaler
 
 logger = logging.getLogger("eventsub.runtime")
 TOPIC_WORKERS = 2  # two passes in flight: one slow cluster does not hold up the others
@@ -24,14 +25,18 @@ class Runtime:
         self.registry = ConnectionRegistry(float(config.kafka_request_timeout_seconds))
         self.connection_queue = WorkQueue()
         self.topic_queue = WorkQueue()
+        self.subscription_queue = WorkQueue()
         self.topics: topics.TopicReconciler
         self.connections = connections.ConnectionReconciler(
             self.cache, self.registry, self.connection_queue,
-            on_availability_change=lambda key: self.topics.requeue_connection(key),
-            probe_seconds=config.probe_seconds)
+            on_availability_change=self._connection_changed, probe_seconds=config.probe_seconds)
         self.topics = topics.TopicReconciler(
             self.cache, self.connections, self.topic_queue, config.resync_seconds,
             config.topic_deletion_timeout_seconds)
+        self.scaler = Scaler(self.cache, self.connections)
+        self.subscriptions = subscriptions.SubscriptionReconciler(
+            self.cache, self.connections, self.scaler, self.subscription_queue,
+            config.resync_seconds)
         self._tasks: list[asyncio.Task[None]] = []
 
     def observe(self, plural: str, event_type: str | None, body: Body) -> None:
@@ -40,9 +45,17 @@ class Runtime:
         if plural == connections.PLURAL:
             self.connection_queue.add(key)
             if event_type == "DELETED":
-                self.topics.requeue_connection(key)
-        elif plural == topics.PLURAL and event_type != "DELETED":
-            self.topic_queue.add(key)
+                self._connection_changed(key)
+        elif plural == topics.PLURAL:
+            if event_type != "DELETED":
+                self.topic_queue.add(key)
+            self.subscriptions.requeue_referencing(plural, key)
+        elif plural == subscriptions.PLURAL:
+            self.subscription_queue.add(key)
+
+    def _connection_changed(self, key: str) -> None:
+        self.topics.requeue_connection(key)
+        self.subscriptions.requeue_referencing(connections.PLURAL, key)
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._work(
@@ -50,6 +63,10 @@ class Runtime:
         for i in range(TOPIC_WORKERS):
             self._tasks.append(asyncio.create_task(self._work(
                 f"topics-{i}", self.topic_queue, TOPIC_BATCH, self.topics.reconcile)))
+        self._tasks.append(asyncio.create_task(self._work(
+            "subscriptions", self.subscription_queue, 100,
+            self._each(self.subscriptions.reconcile))))
+        self._tasks.append(asyncio.create_task(self._supervise("scaler", self.scaler.run)))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -62,6 +79,17 @@ class Runtime:
         async def run(keys: list[str]) -> None:
             await asyncio.gather(*(fn(k) for k in keys))
         return run
+
+    async def _supervise(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Keeps a long-running loop alive: a bug is logged and the loop restarted."""
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s loop failed; restarting it", name)
+                await asyncio.sleep(1)
 
     async def _work(self, name: str, queue: WorkQueue, batch: int,
                     reconcile: Callable[[list[str]], Awaitable[None]]) -> None:

@@ -25,15 +25,12 @@ def with_condition(body: Mapping[str, Any], facts: Mapping[str, Any], *, type_: 
 
 
 async def write_status(ref: ObjectRef, body: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    """Patches status if it differs from the body's; keys that disappeared are removed."""
+    """Patches the given status fields if any differs from the body's (others are left as they
+    are: the reconciler and the scaler each write their own)."""
     old = body.get("status") or {}
     if all(old.get(k) == v for k, v in status.items()):
         return False
-    patch: dict[str, Any] = dict(status)
-    for key in old:
-        if key not in status and not key.startswith("kopf"):
-            patch[key] = None
-    return await patch_status(ref, patch)
+    return await patch_status(ref, dict(status))
 
 
 async def announce_transition(ref: ObjectRef, body: Mapping[str, Any], status: Mapping[str, Any],

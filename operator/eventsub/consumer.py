@@ -1,0 +1,198 @@
+"""A correctly configured Kafka consumer for code that runs in an eventsub subscription.
+
+The operator wires every consumer container with EVENTSUB_* environment variables; this helper
+turns them into a confluent-kafka consumer that behaves well while eventsub scales it:
+
+- static membership (group.instance.id = the pod name): a restarted container keeps its
+  partitions instead of triggering a rebalance;
+- cooperative-sticky assignment: scaling adds or removes partitions incrementally, the other
+  consumers keep working during a rebalance;
+- at-least-once: an offset is committed only after the handler returned for its message;
+- graceful drain on SIGTERM: the current message finishes, offsets are committed, the consumer
+  closes; a short session timeout hands a departed pod's partitions on within seconds;
+- a dead-letter topic (EVENTSUB_DEAD_LETTER_TOPIC) for messages the handler keeps failing on.
+
+    from eventsub.consumer import EventConsumer
+
+    def handle(message):
+        ...  # raise to retry; after max_attempts it goes to the dead-letter topic
+
+    EventConsumer.from_env().run(handle)
+
+Bounded replays (EventReplay in Job mode) set EVENTSUB_END_OFFSETS; the consumer stops once it
+reached them on every partition and `run` returns, so the Job completes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from types import FrameType
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+logger = logging.getLogger("eventsub.consumer")
+
+REQUIRED = ("EVENTSUB_BOOTSTRAP_SERVERS", "EVENTSUB_TOPICS", "EVENTSUB_GROUP_ID")
+
+
+def client_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Connection settings (shared by the consumer and the dead-letter producer)."""
+    missing = [name for name in REQUIRED if not env.get(name)]
+    if missing:
+        raise ValueError(f"not wired by eventsub: {', '.join(missing)} missing from the environment")
+    settings: dict[str, Any] = json.loads(env.get("EVENTSUB_CLIENT_CONFIG") or "{}")
+    settings["bootstrap.servers"] = env["EVENTSUB_BOOTSTRAP_SERVERS"]
+    settings["security.protocol"] = env.get("EVENTSUB_SECURITY_PROTOCOL", "PLAINTEXT")
+    for variable, key in (("EVENTSUB_SASL_MECHANISM", "sasl.mechanism"),
+                          ("EVENTSUB_SASL_USERNAME", "sasl.username"),
+                          ("EVENTSUB_SASL_PASSWORD", "sasl.password"),
+                          ("EVENTSUB_SSL_CA_PEM", "ssl.ca.pem"),
+                          ("EVENTSUB_SSL_CERTIFICATE_PEM", "ssl.certificate.pem"),
+                          ("EVENTSUB_SSL_KEY_PEM", "ssl.key.pem")):
+        if env.get(variable):
+            settings[key] = env[variable]
+    return settings
+
+
+def consumer_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    settings = client_settings(env)
+    settings.update({
+        "group.id": env["EVENTSUB_GROUP_ID"],
+        "auto.offset.reset": env.get("EVENTSUB_START_POSITION", "latest"),
+        "partition.assignment.strategy": "cooperative-sticky",
+        "enable.auto.commit": True,
+        "enable.auto.offset.store": False,  # stored by done(): at-least-once
+        "auto.commit.interval.ms": 1000,
+        "session.timeout.ms": int(env.get("EVENTSUB_SESSION_TIMEOUT_MS", "10000")),
+    })
+    if env.get("EVENTSUB_POD_NAME"):
+        settings["group.instance.id"] = env["EVENTSUB_POD_NAME"]
+    return settings
+
+
+def end_offsets(env: Mapping[str, str]) -> dict[tuple[str, int], int] | None:
+    """EVENTSUB_END_OFFSETS: {"topic": {"partition": offset}}: stop before these offsets."""
+    raw = env.get("EVENTSUB_END_OFFSETS")
+    if not raw:
+        return None
+    return {(topic, int(p)): int(o) for topic, parts in json.loads(raw).items()
+            for p, o in parts.items()}
+
+
+class EventConsumer:
+    def __init__(self, env: Mapping[str, str], poll_seconds: float = 0.5) -> None:
+        self.env = dict(env)
+        self.topics = [t for t in env["EVENTSUB_TOPICS"].split(",") if t] if env.get(
+            "EVENTSUB_TOPICS") else []
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self._consumer = Consumer(consumer_settings(env))
+        self._dead_letter_topic = env.get("EVENTSUB_DEAD_LETTER_TOPIC") or None
+        self._producer: Producer | None = None
+        self._ends = end_offsets(env)
+        self._finished: set[tuple[str, int]] = set()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EventConsumer:
+        return cls(os.environ if env is None else env)
+
+    def stop_on_signals(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            logger.info("signal %d: draining and leaving the group", signum)
+            self.stopping.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+
+    def messages(self) -> Iterator[Message]:
+        """Messages until SIGTERM (or the end offsets of a bounded replay)."""
+        self._consumer.subscribe(self.topics)
+        while not self.stopping.is_set() and not self._reached_end():
+            message = self._consumer.poll(self.poll_seconds)
+            if message is None:
+                continue
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("consumer error: %s", error.str())
+                continue
+            if self._beyond_end(message):
+                continue
+            yield message
+
+    def done(self, message: Message) -> None:
+        """Marks the message processed: its offset is committed with the next commit."""
+        self._consumer.store_offsets(message=message)
+        key = _position(message)
+        if self._ends is not None and _offset(message) + 1 >= self._ends.get(key, 0):
+            self._finished.add(key)
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        if self._dead_letter_topic is None:
+            raise RuntimeError(f"no dead-letter topic configured; cannot park message: {reason}")
+        if self._producer is None:
+            self._producer = Producer(client_settings(self.env))
+        headers: list[tuple[str, str | bytes | None]] = [("eventsub.reason", reason.encode()[:1000]),
+                   ("eventsub.topic", _position(message)[0].encode()),
+                   ("eventsub.partition", str(message.partition()).encode()),
+                   ("eventsub.offset", str(message.offset()).encode())]
+        self._producer.produce(self._dead_letter_topic, message.value(), message.key(),
+                               headers=headers)
+        self._producer.flush(10)
+
+    def run(self, handler: Callable[[Message], object], max_attempts: int = 3) -> None:
+        """Calls handler for each message; parks it in the dead-letter topic after max_attempts
+        failures. Returns after SIGTERM (drained and committed) or at the end offsets."""
+        self.stop_on_signals()
+        try:
+            for message in self.messages():
+                for attempt in range(1, max_attempts + 1):
+                    try:
+                        handler(message)
+                        break
+                    except Exception as error:
+                        if attempt == max_attempts:
+                            self.dead_letter(message, f"{type(error).__name__}: {error}")
+                self.done(message)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)
+        except Exception as error:  # nothing stored to commit is not a failure
+            if not (hasattr(error, "args") and error.args and isinstance(error.args[0], KafkaError)
+                    and error.args[0].code() == KafkaError._NO_OFFSET):
+                logger.warning("final commit failed: %s", error)
+        self._consumer.close()
+
+    def _beyond_end(self, message: Message) -> bool:
+        if self._ends is None:
+            return False
+        key = _position(message)
+        if _offset(message) >= self._ends.get(key, 0):
+            self._finished.add(key)
+            return True
+        return False
+
+    def _reached_end(self) -> bool:
+        if self._ends is None:
+            return False
+        # A partition whose range is empty (end 0) is done from the start.
+        return {k for k, end in self._ends.items() if end > 0} <= self._finished
+
+    def assignment(self) -> list[TopicPartition]:
+        return list(self._consumer.assignment())
+
+
+def _position(message: Message) -> tuple[str, int]:
+    return str(message.topic()), int(message.partition() or 0)
+
+
+def _offset(message: Message) -> int:
+    return int(message.offset() or 0)

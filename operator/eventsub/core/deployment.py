@@ -1,0 +1,110 @@
+"""The consumer Deployment of a subscription, rendered from its pod template. Pure.
+
+The user's template is kept as written; the operator adds its labels and, to every container,
+the wiring environment the consumer helper reads. Credentials are only ever secretKeyRefs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsub.api.base import API_VERSION
+from eventsub.api.connection import KafkaConnectionSpec
+from eventsub.api.subscription import EventSubscriptionSpec
+
+SUBSCRIPTION_LABEL = "eventsub.io/subscription"
+ENV_PREFIX = "EVENTSUB_"
+
+
+@dataclass(frozen=True)
+class SubscriptionRef:
+    namespace: str
+    name: str
+    uid: str
+
+
+def deployment_name(subscription: str) -> str:
+    return f"{subscription}-consumer"
+
+
+def default_group(namespace: str, name: str) -> str:
+    return f"{namespace}.{name}"
+
+
+def selector_labels(subscription: str) -> dict[str, str]:
+    return {SUBSCRIPTION_LABEL: subscription}
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def wiring_env(spec: EventSubscriptionSpec, connection: KafkaConnectionSpec, topics: Sequence[str],
+               group: str, subscription: SubscriptionRef) -> list[dict[str, Any]]:
+    """The environment every consumer container gets (see eventsub.consumer)."""
+    env: list[dict[str, Any]] = [
+        {"name": "EVENTSUB_SUBSCRIPTION", "value": f"{subscription.namespace}/{subscription.name}"},
+        {"name": "EVENTSUB_BOOTSTRAP_SERVERS", "value": ",".join(connection.bootstrap_servers)},
+        {"name": "EVENTSUB_TOPICS", "value": ",".join(topics)},
+        {"name": "EVENTSUB_GROUP_ID", "value": group},
+        {"name": "EVENTSUB_START_POSITION", "value": spec.start_position.lower()},
+        {"name": "EVENTSUB_SECURITY_PROTOCOL", "value": connection.security_protocol},
+        # Static membership: a restarted pod keeps its identity and its partitions.
+        {"name": "EVENTSUB_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+    if spec.dead_letter_topic:
+        env.append({"name": "EVENTSUB_DEAD_LETTER_TOPIC", "value": spec.dead_letter_topic})
+    if connection.client_config:
+        env.append({"name": "EVENTSUB_CLIENT_CONFIG",
+                    "value": json.dumps(dict(connection.client_config), sort_keys=True)})
+    if connection.sasl is not None:
+        sasl = connection.sasl
+        env += [{"name": "EVENTSUB_SASL_MECHANISM", "value": sasl.mechanism},
+                _secret_env("EVENTSUB_SASL_USERNAME", sasl.secret_name, sasl.username_key),
+                _secret_env("EVENTSUB_SASL_PASSWORD", sasl.secret_name, sasl.password_key)]
+    if connection.tls is not None:
+        for name, ref in (("EVENTSUB_SSL_CA_PEM", connection.tls.ca),
+                          ("EVENTSUB_SSL_CERTIFICATE_PEM", connection.tls.client_certificate),
+                          ("EVENTSUB_SSL_KEY_PEM", connection.tls.client_key)):
+            if ref is not None:
+                env.append(_secret_env(name, ref.name, ref.key))
+    return env
+
+
+def render_deployment(subscription: SubscriptionRef, spec: EventSubscriptionSpec,
+                      connection: KafkaConnectionSpec, topics: Sequence[str], group: str,
+                      replicas: int | None) -> dict[str, Any]:
+    """The Deployment to apply; replicas None leaves them to whoever owns them (manual mode)."""
+    labels = {"app.kubernetes.io/name": "eventsub-consumer",
+              "app.kubernetes.io/instance": subscription.name,
+              "app.kubernetes.io/managed-by": "eventsub", **selector_labels(subscription.name)}
+    template = copy.deepcopy(spec.template)
+    metadata = template.setdefault("metadata", {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
+    pod_spec = template.setdefault("spec", {})
+    wiring = wiring_env(spec, connection, topics, group, subscription)
+    ours = {e["name"] for e in wiring}
+    for container in pod_spec.get("containers") or []:
+        kept = [e for e in container.get("env") or [] if e.get("name") not in ours]
+        container["env"] = wiring + kept
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector_labels(subscription.name)},
+        "template": template,
+    }
+    if replicas is not None:
+        deployment_spec["replicas"] = replicas
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {
+            "name": deployment_name(subscription.name), "namespace": subscription.namespace,
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": API_VERSION, "kind": "EventSubscription",
+                                 "name": subscription.name, "uid": subscription.uid,
+                                 "controller": True, "blockOwnerDeletion": True}],
+        },
+        "spec": deployment_spec,
+    }

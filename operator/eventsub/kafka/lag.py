@@ -1,0 +1,63 @@
+"""The lag collector: one cycle reads the lag of every subscription on one cluster.
+
+Per cycle: one metadata request for the partitions of all subscribed topics, one ListOffsets
+request per leader broker for log-start and one for log-end offsets of all of them, one
+DescribeGroups per coordinator for all groups, and the groups' committed offsets (one
+OffsetFetch per group, as confluent-kafka takes one group per call) issued concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from eventsub.core.lag import PartitionOffsets
+from eventsub.kafka.admin import ClusterAdmin, GroupInfo
+from eventsub.kafka.errors import KafkaRequestError
+
+
+@dataclass(frozen=True)
+class GroupRead:
+    """One group's offsets on its topics, or why they could not be read (never partial)."""
+
+    offsets: tuple[PartitionOffsets, ...] = ()
+    members: int = 0
+    state: str = "Unknown"
+    error: str | None = None
+
+
+async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> dict[str, GroupRead]:
+    """Reads every group's lag inputs; groups: group id -> its topics."""
+    topics = sorted({t for ts in groups.values() for t in ts})
+    try:
+        counts = await admin.partition_counts(topics)
+        partitions = [(t, p) for t in topics if isinstance(counts.get(t), int)
+                      for p in range(counts[t])]  # type: ignore[arg-type]
+        starts, ends, described = await asyncio.gather(
+            admin.log_offsets(partitions, earliest=True), admin.log_offsets(partitions, earliest=False),
+            admin.describe_groups(groups))
+    except KafkaRequestError as error:
+        return {g: GroupRead(error=f"{error.reason}: {error.message}") for g in groups}
+    missing = {t: c.message for t, c in counts.items() if isinstance(c, KafkaRequestError)}
+    async def fetch(group: str, group_topics: Sequence[str]) -> dict[tuple[str, int], int | None]:
+        wanted = [(t, p) for t, p in partitions if t in group_topics]
+        return await admin.committed_offsets(group, wanted) if wanted else {}
+
+    committed = await asyncio.gather(*(fetch(g, ts) for g, ts in groups.items()),
+                                     return_exceptions=True)
+    reads: dict[str, GroupRead] = {}
+    for (group, group_topics), fetched in zip(groups.items(), committed, strict=True):
+        problems = [f"topic {t}: {missing[t]}" for t in group_topics if t in missing]
+        info = described.get(group)
+        if isinstance(fetched, BaseException):
+            problems.append(str(getattr(fetched, "message", fetched)))
+        if isinstance(info, KafkaRequestError):
+            problems.append(info.message)
+        if problems or isinstance(fetched, BaseException) or not isinstance(info, GroupInfo):
+            reads[group] = GroupRead(error="; ".join(problems) or "no answer")
+            continue
+        offsets = tuple(PartitionOffsets(t, p, starts[(t, p)], ends[(t, p)], fetched.get((t, p)))
+                        for t, p in partitions if t in group_topics)
+        reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state)
+    return reads

@@ -1,0 +1,35 @@
+"""Prometheus metrics of the operator, served on EVENTSUB_METRICS_PORT when set."""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECONCILES = Counter("eventsub_reconcile_total", "Reconcile passes per kind and outcome",
+                     ["kind", "outcome"])
+RECONCILE_SECONDS = Histogram("eventsub_reconcile_duration_seconds",
+                              "Duration of one reconcile pass per kind", ["kind"])
+SUBSCRIPTION_REPLICAS = Gauge("eventsub_subscription_replicas",
+                              "Replicas of the subscription's consumer Deployment",
+                              ["namespace", "subscription"])
+SUBSCRIPTION_DESIRED = Gauge("eventsub_subscription_desired_replicas",
+                             "Replicas the scaling decision recommends",
+                             ["namespace", "subscription"])
+SUBSCRIPTION_LAG = Gauge("eventsub_subscription_lag", "Total lag of the subscription's group",
+                         ["namespace", "subscription"])
+SCALE_EVENTS = Counter("eventsub_scale_events_total", "Replica changes by direction",
+                       ["namespace", "subscription", "direction"])
+PARTITION_LAG = Gauge("eventsub_partition_lag", "Messages behind, per partition",
+                      ["namespace", "subscription", "topic", "partition"])
+PARTITION_LAG_SECONDS = Gauge("eventsub_partition_lag_seconds",
+                              "Estimated seconds behind, per partition",
+                              ["namespace", "subscription", "topic", "partition"])
+LAG_CYCLE_SECONDS = Histogram("eventsub_lag_cycle_duration_seconds",
+                              "Duration of one lag collection cycle per connection", ["connection"])
+
+
+def forget_subscription(namespace: str, subscription: str) -> None:
+    for gauge in (SUBSCRIPTION_REPLICAS, SUBSCRIPTION_DESIRED, SUBSCRIPTION_LAG):
+        with contextlib.suppress(KeyError):
+            gauge.remove(namespace, subscription)

@@ -1,0 +1,210 @@
+"""The autoscaler: per connection, one lag cycle for every subscription that is due, then a
+decision per subscription (core.scaling) and a scale of its Deployment when it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsub import metrics
+from eventsub.api.subscription import ScalingPolicy
+from eventsub.core.conditions import set_condition
+from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
+from eventsub.core.observation import History, Observation, observe
+from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide
+from eventsub.kafka.lag import GroupRead, collect
+from eventsub.kube.deployments import deployment_replicas, scale_deployment
+from eventsub.kube.objects import ObjectRef, post_event
+from eventsub.reconcilers.cache import ObjectCache
+from eventsub.reconcilers.connections import ConnectionReconciler
+from eventsub.reconcilers.status import announce_transition, now_rfc3339, write_status
+
+logger = logging.getLogger("eventsub.scaler")
+PLURAL = "eventsubscriptions"
+STATUS_MIN_SECONDS = 5.0  # status is written on change, at most this often per subscription
+_HEALTH_REASONS = {OK: "Consuming", UNKNOWN: "Consuming", WARN: "FallingBehind",
+                   STALL: "PartitionStalled", STOP: "PartitionStopped"}
+
+
+@dataclass
+class Target:
+    """One subscription the scaler serves, with what it learned so far."""
+
+    key: str
+    ref: ObjectRef
+    deployment: str
+    group: str
+    topics: tuple[str, ...]
+    policy: ScalingPolicy
+    start_position: str
+    connection: str
+    replicas: int | None = None  # spec.replicas as last set or read; None: read it
+    history: History = field(default_factory=History)
+    memory: ScalerMemory = field(default_factory=ScalerMemory)
+    next_due: float = 0.0
+    last_status_time: float = -1e9
+    last_scale_time: str | None = None
+    last_scale_reason: str | None = None
+    desired: int | None = None
+
+
+class Scaler:
+    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cache, self.connections, self.clock = cache, connections, clock
+        self.targets: dict[str, Target] = {}
+
+    def register(self, target: Target) -> None:
+        """Adds or updates a subscription, keeping what was learned if its group is unchanged."""
+        known = self.targets.get(target.key)
+        if known is not None and known.group == target.group and known.topics == target.topics:
+            for name in ("history", "memory", "last_scale_time", "last_scale_reason", "desired",
+                         "next_due"):
+                setattr(target, name, getattr(known, name))
+            target.replicas = known.replicas if target.replicas is None else target.replicas
+        self.targets[target.key] = target
+
+    def unregister(self, key: str) -> None:
+        target = self.targets.pop(key, None)
+        if target is not None:
+            metrics.forget_subscription(target.ref.namespace, target.ref.name)
+
+    def replicas_of(self, key: str) -> int | None:
+        target = self.targets.get(key)
+        return target.replicas if target is not None else None
+
+    async def run(self) -> None:
+        while True:
+            now = self.clock()
+            due: dict[str, list[Target]] = defaultdict(list)
+            for target in list(self.targets.values()):
+                if target.next_due <= now:
+                    target.next_due = now + target.policy.poll_interval_seconds
+                    due[target.connection].append(target)
+            if due:
+                await asyncio.gather(*(self._cycle(c, ts) for c, ts in due.items()))
+            await asyncio.sleep(0.25)
+
+    async def _cycle(self, connection: str, targets: list[Target]) -> None:
+        started = time.monotonic()
+        entry = self.connections.available(connection)
+        if entry is None:
+            problem = self.connections.problem(connection)
+            reads = {t.group: GroupRead(error=f"{problem.reason}: {problem.message}") for t in targets}
+        else:
+            groups: dict[str, list[str]] = {}
+            for t in targets:
+                groups.setdefault(t.group, []).extend(t.topics)
+            reads = await collect(entry.admin, groups)
+        metrics.LAG_CYCLE_SECONDS.labels(connection).observe(time.monotonic() - started)
+        now = self.clock()
+        results = await asyncio.gather(*(self._step(t, reads[t.group], now) for t in targets),
+                                       return_exceptions=True)
+        for target, result in zip(targets, results, strict=True):
+            if isinstance(result, Exception):
+                logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
+
+    async def _step(self, target: Target, read: GroupRead, now: float) -> None:
+        if target.replicas is None or target.policy.mode == "Manual":
+            target.replicas = await deployment_replicas(target.ref.namespace, target.deployment)
+            if target.replicas is None:
+                return  # the reconciler has not created the Deployment yet
+        observation: Observation | None = None
+        if read.error is not None:
+            snapshot = LagSnapshot(ok=False, error=read.error)
+        else:
+            observation = observe(target.history, read.offsets, members=read.members,
+                                  replicas=target.replicas, start_position=target.start_position,
+                                  poll_seconds=target.policy.poll_interval_seconds, now=now)
+            target.history, snapshot = observation.history, observation.snapshot
+        decision = decide(target.policy, target.replicas, snapshot, target.memory, now)
+        target.memory, target.desired = decision.memory, decision.desired
+        scaled = decision.replicas != target.replicas and target.policy.mode != "Manual"
+        if scaled:
+            await self._scale(target, decision)
+        self._export(target, observation)
+        due = scaled or now - target.last_status_time >= STATUS_MIN_SECONDS
+        if due and await self._write_status(target, decision, observation, read):
+            target.last_status_time = now
+
+    async def _scale(self, target: Target, decision: Decision) -> None:
+        before = target.replicas or 0
+        if not await scale_deployment(target.ref.namespace, target.deployment, decision.replicas):
+            target.replicas = None
+            return
+        direction = "up" if decision.replicas > before else "down"
+        target.replicas = decision.replicas
+        target.last_scale_time, target.last_scale_reason = now_rfc3339(), decision.reason
+        metrics.SCALE_EVENTS.labels(target.ref.namespace, target.ref.name, direction).inc()
+        await post_event(target.ref, "Normal", "ScaledUp" if direction == "up" else "ScaledDown",
+                         f"{before} -> {decision.replicas} replicas: {decision.reason}")
+
+    def _export(self, target: Target, observation: Observation | None) -> None:
+        ns, name = target.ref.namespace, target.ref.name
+        metrics.SUBSCRIPTION_REPLICAS.labels(ns, name).set(target.replicas or 0)
+        metrics.SUBSCRIPTION_DESIRED.labels(ns, name).set(target.desired or 0)
+        if observation is None:
+            return
+        metrics.SUBSCRIPTION_LAG.labels(ns, name).set(observation.snapshot.total_lag)
+        for view in observation.partitions:
+            labels = (ns, name, view.topic, str(view.partition))
+            metrics.PARTITION_LAG.labels(*labels).set(view.lag)
+            metrics.PARTITION_LAG_SECONDS.labels(*labels).set(view.lag_seconds)
+
+    async def _write_status(self, target: Target, decision: Decision,
+                            observation: Observation | None, read: GroupRead) -> bool:
+        body = self.cache.get(PLURAL, target.key)
+        if body is None:
+            return False
+        old = body.get("status") or {}
+        status: dict[str, Any] = {"replicas": target.replicas, "desiredReplicas": decision.desired}
+        if target.last_scale_time:
+            status["lastScaleTime"] = target.last_scale_time
+            status["lastScaleReason"] = target.last_scale_reason
+        conditions = old.get("conditions", [])
+        stamp, generation = now_rfc3339(), body["metadata"].get("generation")
+        if observation is None:
+            conditions = set_condition(conditions, type_="LagAvailable", status=False,
+                                       reason="LagUnavailable", message=decision.reason,
+                                       generation=generation, now=stamp)
+        else:
+            snapshot = observation.snapshot
+            status.update({
+                "totalLag": snapshot.total_lag,
+                "maxLagSeconds": int(snapshot.max_lag_seconds or 0),
+                "health": observation.health,
+                "partitions": [{"topic": v.topic, "partition": v.partition, "lag": v.lag,
+                                "lagSeconds": int(v.lag_seconds), "health": v.health}
+                               for v in observation.partitions],
+            })
+            conditions = set_condition(conditions, type_="LagAvailable", status=True,
+                                       reason="LagRead", message=(
+                                           f"group {target.group}: {read.state}, {read.members} "
+                                           f"member(s); {decision.reason}"),
+                                       generation=generation, now=stamp)
+            bad = [v for v in observation.partitions if v.health in (STALL, STOP, WARN)]
+            message = ", ".join(f"{v.topic}[{v.partition}] {v.health} (lag {v.lag})" for v in bad[:10])
+            conditions = set_condition(
+                conditions, type_="Healthy", status=not bad,
+                reason=_HEALTH_REASONS[observation.health],
+                message=message or "every partition is consumed", generation=generation, now=stamp)
+        status["conditions"] = conditions
+        # The LagAvailable message changes with every decision; compare without it.
+        if _same(old, status):
+            return False
+        for type_ in ("LagAvailable", "Healthy"):
+            await announce_transition(target.ref, body, status, type_=type_)
+        return await write_status(target.ref, body, status)
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    def strip(status: dict[str, Any]) -> dict[str, Any]:
+        conditions = [{k: v for k, v in c.items() if k not in ("message", "lastTransitionTime")}
+                      for c in status.get("conditions", [])]
+        return {**{k: status.get(k) for k in new if k != "conditions"}, "conditions": conditions}
+    return strip(old) == strip(new)

@@ -1,0 +1,158 @@
+"""EventSubscription: resolve its topics, ensure its dead-letter topic, apply its Deployment,
+and hand it to the scaler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from eventsub.api.connection import KafkaConnectionSpec
+from eventsub.api.subscription import EventSubscriptionSpec
+from eventsub.core.conditions import is_true
+from eventsub.core.deployment import (
+    SubscriptionRef,
+    default_group,
+    deployment_name,
+    render_deployment,
+)
+from eventsub.core.topic_plan import DesiredTopic
+from eventsub.kafka.errors import KafkaRequestError
+from eventsub.kube.deployments import apply_deployment
+from eventsub.kube.objects import ObjectRef, post_event
+from eventsub.reconcilers import connections as conn
+from eventsub.reconcilers import topics as top
+from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
+from eventsub.reconcilers.queue import WorkQueue
+from eventsub.reconcilers.scaler import Scaler, Target
+from eventsub.reconcilers.status import announce_transition, with_condition, write_status
+
+logger = logging.getLogger("eventsub.subscription")
+PLURAL = "eventsubscriptions"
+
+
+class SubscriptionProblem(Exception):
+    def __init__(self, reason: str, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.retry = reason, message, retry
+
+
+class SubscriptionReconciler:
+    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler, scaler: Scaler,
+                 queue: WorkQueue, resync_seconds: float) -> None:
+        self.cache, self.connections, self.scaler = cache, connections, scaler
+        self.queue, self.resync_seconds = queue, resync_seconds
+        self._dead_letter_ready: set[tuple[str, str]] = set()  # (connection, topic) known to exist
+
+    def requeue_referencing(self, plural: str, key: str) -> None:
+        """A topic or connection changed: reconcile the subscriptions that use it."""
+        namespace, name = key.split("/", 1)
+        for sub_key, body in self.cache.items(PLURAL):
+            if body["metadata"]["namespace"] != namespace:
+                continue
+            spec = body.get("spec") or {}
+            if (plural == conn.PLURAL and (spec.get("connectionRef") or {}).get("name") == name) or \
+                    (plural == top.PLURAL and any(t.get("eventTopic") == name
+                                                 for t in spec.get("topics") or [])):
+                self.queue.add(sub_key)
+
+    async def reconcile(self, key: str) -> None:
+        body = self.cache.get(PLURAL, key)
+        if body is None:
+            self.scaler.unregister(key)
+            return
+        ref = ObjectRef.of(body, PLURAL)
+        try:
+            facts, message = await self._converge(key, body, ref)
+        except SubscriptionProblem as problem:
+            await self._report(ref, body, {}, False, problem.reason, problem.message)
+            if problem.retry:
+                self.queue.retry(key)
+            else:
+                self.queue.add(key, self.resync_seconds)
+            return
+        self.queue.forget(key)
+        self.queue.add(key, self.resync_seconds)
+        await self._report(ref, body, facts, True, "Running", message)
+
+    async def _converge(self, key: str, body: Body, ref: ObjectRef) -> tuple[dict[str, Any], str]:
+        try:
+            spec = EventSubscriptionSpec.model_validate(body.get("spec") or {})
+        except ValidationError as error:
+            raise SubscriptionProblem("InvalidSpec", spec_errors(error)) from None
+        namespace, name = ref.namespace, ref.name
+        connection_key = f"{namespace}/{spec.connection_ref.name}"
+        connection_body = self.cache.get(conn.PLURAL, connection_key)
+        if connection_body is None:
+            raise SubscriptionProblem("ConnectionNotFound", f"KafkaConnection {connection_key} not found")
+        connection = KafkaConnectionSpec.model_validate(connection_body.get("spec") or {})
+        topics = self._topic_names(namespace, spec)
+        group = spec.consumer_group or default_group(namespace, name)
+        await self._ensure_dead_letter_topic(connection_key, spec)
+        manual = spec.scaling.mode == "Manual"
+        known = self.scaler.replicas_of(key)
+        existing = (body.get("status") or {}).get("replicas")
+        replicas = None if manual and existing is not None else (
+            known if known is not None else existing if existing is not None
+            else spec.scaling.min_replicas)
+        manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
+                                     topics, group, replicas)
+        applied = await apply_deployment(manifest)
+        current = int((applied.get("spec") or {}).get("replicas") or 0)
+        self.scaler.register(Target(
+            key=key, ref=ref, deployment=deployment_name(name), group=group, topics=tuple(topics),
+            policy=spec.scaling, start_position=spec.start_position, connection=connection_key,
+            replicas=current))
+        facts = {"consumerGroup": group, "topics": topics, "topicsSummary": ",".join(topics),
+                 "deploymentName": deployment_name(name)}
+        mode = "manual scaling" if manual else \
+            f"{spec.scaling.min_replicas}..{spec.scaling.max_replicas} replicas on lag"
+        return facts, f"Deployment {deployment_name(name)} consumes {', '.join(topics)} as group " \
+                      f"{group} ({mode})"
+
+    def _topic_names(self, namespace: str, spec: EventSubscriptionSpec) -> list[str]:
+        names = []
+        for entry in spec.topics:
+            if entry.name is not None:
+                names.append(entry.name)
+                continue
+            key = f"{namespace}/{entry.event_topic}"
+            topic = self.cache.get(top.PLURAL, key)
+            if topic is None:
+                raise SubscriptionProblem("TopicNotFound", f"EventTopic {key} not found")
+            status = topic.get("status") or {}
+            if not is_true(status.get("conditions", []), "Ready") or not status.get("topicName"):
+                raise SubscriptionProblem("TopicNotReady", f"EventTopic {key} is not Ready yet")
+            names.append(status["topicName"])
+        return names
+
+    async def _ensure_dead_letter_topic(self, connection_key: str, spec: EventSubscriptionSpec) -> None:
+        topic = spec.dead_letter_topic
+        if topic is None or (connection_key, topic) in self._dead_letter_ready:
+            return
+        entry = self.connections.available(connection_key)
+        if entry is None:
+            problem = self.connections.problem(connection_key)
+            raise SubscriptionProblem(problem.reason, problem.message, retry=True)
+        try:
+            existing = await entry.admin.describe_topics([topic])
+            if existing.get(topic) is None:
+                created = await entry.admin.create_topics([DesiredTopic(topic, 1, None, {})])
+                error = created.get(topic)
+                if error is not None and error.reason != "TopicAlreadyExists":
+                    raise SubscriptionProblem("DeadLetterTopicFailed", error.message)
+                logger.info("created dead-letter topic %s", topic)
+        except KafkaRequestError as error:
+            raise SubscriptionProblem(error.reason, error.message, retry=True) from None
+        self._dead_letter_ready.add((connection_key, topic))
+
+    async def _report(self, ref: ObjectRef, body: Body, facts: dict[str, Any], ok: bool,
+                      reason: str, message: str) -> None:
+        status = with_condition(body, facts, ok=ok, reason=reason, message=message)
+        first = not (body.get("status") or {}).get("deploymentName")
+        if ok and first:
+            await post_event(ref, "Normal", "DeploymentApplied", message)
+        await announce_transition(ref, body, status)
+        await write_status(ref, body, status)

@@ -1,0 +1,148 @@
+"""EventSubscription end to end: a Deployment that scales on lag, consumers that really consume.
+
+The consumer runner starts one real consumer process (eventsub.consumer) per Running pod, so
+replicas the operator sets become consumers that drain the backlog.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from conftest import Kube
+from consumer_runner import ConsumerRunner
+from localstack import StackInfo
+from resources import condition, create, event_reasons, get, resource, wait_condition
+from support import eventually, unique
+
+pytestmark = pytest.mark.usefixtures("operator")
+TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
+
+
+def _setup(kube: Kube, namespace: str, stack_info: StackInfo, partitions: int,
+           scaling: dict[str, Any]) -> str:
+    create(kube, namespace, resource("KafkaConnection", "local",
+                                     {"bootstrapServers": [stack_info.kafka_bootstrap]}))
+    topic = unique("work")
+    create(kube, namespace, resource("EventTopic", "work", {
+        "connectionRef": {"name": "local"}, "topicName": topic, "partitions": partitions}))
+    wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
+    create(kube, namespace, resource("EventSubscription", "workers", {
+        "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
+        "startPosition": "Earliest", "deadLetterTopic": f"{topic}.dlq",
+        "scaling": {"pollIntervalSeconds": 1, **scaling}, "template": TEMPLATE}))
+    wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
+    return topic
+
+
+def _produce(bootstrap: str, topic: str, partitions: int, count: int, start: int = 0,
+             partition: int | None = None, value: bytes | None = None) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for i in range(start, start + count):
+        producer.produce(topic, value or f"event-{i}".encode(),
+                         partition=partition if partition is not None else i % partitions)
+    assert producer.flush(30) == 0
+
+
+def _status(kube: Kube, namespace: str) -> dict[str, Any]:
+    return get(kube, namespace, "EventSubscription", "workers").get("status") or {}
+
+
+def _deployment_replicas(kube: Kube, namespace: str) -> int:
+    return int(kube.apps.read_namespaced_deployment("workers-consumer", namespace).spec.replicas)
+
+
+def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
+        kube: Kube, namespace: str, stack_info: StackInfo, kafka_admin: AdminClient,
+        tmp_path: Path) -> None:
+    topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
+        "minReplicas": 0, "maxReplicas": 4, "lagThreshold": 50, "cooldownSeconds": 6,
+        "scaleDownStabilizationSeconds": 8})
+    assert f"{topic}.dlq" in kafka_admin.list_topics(timeout=10).topics  # created for it
+    eventually(lambda: _deployment_replicas(kube, namespace) == 0, what="starts at zero")
+    with ConsumerRunner(kube, namespace, "workers", tmp_path, delay_ms=5) as runner:
+        _produce(stack_info.kafka_bootstrap, topic, 4, 800)
+        produced_at = time.monotonic()
+        eventually(lambda: _deployment_replicas(kube, namespace) == 4, timeout=30,
+                   interval=0.1, what="scaled out to the partition count (800 / 50 capped at 4)")
+        print(f"backlog -> 4 replicas in {time.monotonic() - produced_at:.1f}s")
+        eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="backlog drained")
+        eventually(lambda: _status(kube, namespace).get("totalLag") == 0, what="lag 0 in status")
+        eventually(lambda: _deployment_replicas(kube, namespace) == 0, timeout=60,
+                   what="scaled to zero after the window and the cooldown")
+        assert runner.started_total >= 4
+        _produce(stack_info.kafka_bootstrap, topic, 4, 100, start=800)
+        eventually(lambda: _deployment_replicas(kube, namespace) >= 1, timeout=30,
+                   what="woken from zero by new messages")
+        eventually(lambda: len(set(runner.processed())) == 900, timeout=60, what="new messages processed")
+    processed = set(runner.processed())
+    per_partition = {p: sum(1 for t, q, _ in processed if q == p) for p in range(4)}
+    assert per_partition == {0: 225, 1: 225, 2: 225, 3: 225}  # every message, none missing
+    reasons = event_reasons(kube, namespace, "workers")
+    assert "ScaledUp" in reasons and "ScaledDown" in reasons
+    status = _status(kube, namespace)
+    assert status["consumerGroup"] == f"{namespace}.workers" and status["topics"] == [topic]
+    assert status["lastScaleReason"]
+
+
+def test_a_stuck_partition_does_not_scale_out(
+        kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path) -> None:
+    topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
+        "minReplicas": 1, "maxReplicas": 4, "lagThreshold": 10})
+    with ConsumerRunner(kube, namespace, "workers", tmp_path) as runner:
+        eventually(lambda: runner.processes, what="one consumer running")
+        time.sleep(3)  # let it join the group and get every partition
+        _produce(stack_info.kafka_bootstrap, topic, 4, 1, partition=0, value=b"poison")
+        _produce(stack_info.kafka_bootstrap, topic, 4, 200, partition=0)
+        body = wait_condition(kube, namespace, "EventSubscription", "workers", type_="Healthy",
+                              status="False", reason="PartitionStalled", timeout=60)
+        assert f"{topic}[0] Stall" in condition(body, "Healthy")["message"]  # type: ignore[index]
+        seen = set()
+        for _ in range(10):  # KEDA would go to 4 (201 lag / 10, capped at 4 partitions)
+            seen.add(_deployment_replicas(kube, namespace))
+            time.sleep(1)
+        assert seen == {1}
+        assert _status(kube, namespace)["totalLag"] >= 200
+    assert "PartitionStalled" in event_reasons(kube, namespace, "workers")
+
+
+def test_manual_mode_leaves_replicas_to_the_user(kube: Kube, namespace: str,
+                                                 stack_info: StackInfo) -> None:
+    topic = _setup(kube, namespace, stack_info, partitions=2,
+                   scaling={"mode": "Manual", "minReplicas": 1})
+    eventually(lambda: _deployment_replicas(kube, namespace) == 1, what="created with min")
+    kube.apps.patch_namespaced_deployment_scale("workers-consumer", namespace,
+                                                {"spec": {"replicas": 2}})
+    _produce(stack_info.kafka_bootstrap, topic, 2, 500)
+    eventually(lambda: (_status(kube, namespace).get("totalLag") or 0) >= 500, what="lag seen")
+    time.sleep(3)
+    assert _deployment_replicas(kube, namespace) == 2
+    assert _status(kube, namespace)["replicas"] == 2
+
+
+def test_template_change_rolls_out_and_wiring_is_complete(kube: Kube, namespace: str,
+                                                         stack_info: StackInfo) -> None:
+    topic = _setup(kube, namespace, stack_info, partitions=2, scaling={"minReplicas": 1})
+    deployment = kube.apps.read_namespaced_deployment("workers-consumer", namespace)
+    env = {e.name: e for e in deployment.spec.template.spec.containers[0].env}
+    assert env["EVENTSUB_TOPICS"].value == topic
+    assert env["EVENTSUB_GROUP_ID"].value == f"{namespace}.workers"
+    assert env["EVENTSUB_DEAD_LETTER_TOPIC"].value == f"{topic}.dlq"
+    assert deployment.metadata.owner_references[0].kind == "EventSubscription"
+    kube.custom.patch_namespaced_custom_object(
+        "eventsub.io", "v1alpha1", namespace, "eventsubscriptions", "workers",
+        {"spec": {"template": {"spec": {"containers": [
+            {"name": "consumer", "image": "example/consumer:2"}]}}}})
+    eventually(lambda: kube.apps.read_namespaced_deployment("workers-consumer", namespace)
+               .spec.template.spec.containers[0].image == "example/consumer:2",
+               what="new template applied")
+    eventually(lambda: all(p.spec.containers[0].image == "example/consumer:2"
+                           for p in kube.core.list_namespaced_pod(
+                               namespace, label_selector="eventsub.io/subscription=workers").items
+                           if p.metadata.deletion_timestamp is None), timeout=60,
+               what="pods rolled to the new image")
