@@ -6,6 +6,7 @@ Stops and restarts the shared broker, so it lives in its own module.
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,46 @@ def test_unreachable_cluster_is_isolated_and_its_deletions_do_not_wedge(
                what="EventTopic released after the deletion deadline")
     reasons = event_reasons(kube, namespace, "lost")
     assert "TopicDeletionPending" in reasons and "TopicRetained" in reasons
+
+
+def test_broker_down_during_scaling_holds_replicas(
+        kube: Kube, namespace: str, stack_info: StackInfo) -> None:
+    from confluent_kafka import Producer
+
+    create(kube, namespace, resource("KafkaConnection", "local",
+                                     {"bootstrapServers": [stack_info.kafka_bootstrap]}))
+    topic = unique("held")
+    create(kube, namespace, _topic("held", topic, partitions=4))
+    wait_condition(kube, namespace, "EventTopic", "held", reason="InSync")
+    create(kube, namespace, resource("EventSubscription", "held", {
+        "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "held"}],
+        "startPosition": "Earliest",
+        "scaling": {"minReplicas": 0, "maxReplicas": 4, "lagThreshold": 100,
+                    "pollIntervalSeconds": 1, "cooldownSeconds": 2,
+                    "scaleDownStabilizationSeconds": 2},
+        "template": {"spec": {"containers": [{"name": "c", "image": "example/consumer:1"}]}}}))
+    producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
+    for i in range(300):  # nobody consumes: lag 300 -> 3 replicas, and it stays
+        producer.produce(topic, b"x", partition=i % 4)
+    assert producer.flush(30) == 0
+
+    def replicas() -> int:
+        return int(kube.apps.read_namespaced_deployment("held-consumer", namespace).spec.replicas)
+
+    eventually(lambda: replicas() == 3, timeout=30, what="scaled to 3 on lag 300")
+    stack = LocalStack(Path(stack_info.run_dir))
+    stack.stop_kafka(stack_info)
+    try:
+        wait_condition(kube, namespace, "EventSubscription", "held", type_="LagAvailable",
+                       status="False", reason="LagUnavailable", timeout=60)
+        seen = set()
+        for _ in range(8):  # several polls, past the windows and the cooldown: still held
+            seen.add(replicas())
+            time.sleep(1)
+        assert seen == {3}
+    finally:
+        stack.start_kafka(stack_info)
+    wait_condition(kube, namespace, "EventSubscription", "held", type_="LagAvailable",
+                   reason="LagRead", timeout=90)
+    assert replicas() == 3
+    assert "LagUnavailable" in event_reasons(kube, namespace, "held")

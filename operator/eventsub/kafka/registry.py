@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eventsub.core.client_config import fingerprint
 from eventsub.kafka.admin import ClusterAdmin
@@ -13,6 +13,7 @@ from eventsub.kafka.admin import ClusterAdmin
 class Entry:
     admin: ClusterAdmin
     fingerprint: str
+    config: Mapping[str, str] = field(repr=False)  # holds credentials: never printed
     cluster_id: str | None = None
 
 
@@ -27,9 +28,19 @@ class ConnectionRegistry:
         wanted = fingerprint(config)
         if current is not None and current.fingerprint == wanted:
             return current
-        entry = Entry(admin=ClusterAdmin(config, self.request_timeout), fingerprint=wanted)
+        entry = Entry(admin=ClusterAdmin(config, self.request_timeout), fingerprint=wanted,
+                      config=dict(config))
         self._entries[key] = entry
         return entry
+
+    def rebuild(self, key: str) -> None:
+        """A fresh client with the same settings. librdkafka's admin client does not always
+        recover its group-coordinator requests after the brokers restart (seen with
+        confluent-kafka 2.16: OffsetFetch and DescribeGroups time out forever while metadata
+        requests work again); a new client does."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.admin = ClusterAdmin(entry.config, self.request_timeout)
 
     def get(self, key: str) -> Entry | None:
         return self._entries.get(key)

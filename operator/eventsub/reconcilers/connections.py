@@ -124,6 +124,8 @@ class ConnectionReconciler:
         except KafkaRequestError as error:
             raise ConnectionProblem(error.reason, redact(error.message, credentials.secrets())) from None
         entry.cluster_id = info.cluster_id
+        if self._available.get(key) is False:
+            self.registry.rebuild(key)  # back from an outage: start with fresh broker connections
         self._set(key, True, None)
         facts = {"clusterId": info.cluster_id, "brokerCount": info.broker_count,
                  "controllerId": info.controller_id}

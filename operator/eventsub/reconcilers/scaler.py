@@ -58,6 +58,7 @@ class Scaler:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.cache, self.connections, self.clock = cache, connections, clock
         self.targets: dict[str, Target] = {}
+        self._failed_cycles: dict[str, int] = defaultdict(int)
 
     def register(self, target: Target) -> None:
         """Adds or updates a subscription, keeping what was learned if its group is unchanged."""
@@ -101,6 +102,7 @@ class Scaler:
             for t in targets:
                 groups.setdefault(t.group, []).extend(t.topics)
             reads = await collect(entry.admin, groups)
+            self._heal(connection, reads)
         metrics.LAG_CYCLE_SECONDS.labels(connection).observe(time.monotonic() - started)
         now = self.clock()
         results = await asyncio.gather(*(self._step(t, reads[t.group], now) for t in targets),
@@ -108,6 +110,18 @@ class Scaler:
         for target, result in zip(targets, results, strict=True):
             if isinstance(result, Exception):
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
+
+    def _heal(self, connection: str, reads: dict[str, GroupRead]) -> None:
+        """Lag reads failing cycle after cycle on a connection that probes fine: new client."""
+        if reads and all(r.error is not None for r in reads.values()):
+            self._failed_cycles[connection] += 1
+            if self._failed_cycles[connection] >= 3:
+                logger.warning("lag reads on %s keep failing; reconnecting its admin client",
+                               connection)
+                self.connections.registry.rebuild(connection)
+                self._failed_cycles[connection] = 0
+        else:
+            self._failed_cycles[connection] = 0
 
     async def _step(self, target: Target, read: GroupRead, now: float) -> None:
         if target.replicas is None or target.policy.mode == "Manual":
