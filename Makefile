@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help venv binaries up down status test test-unit lint crds bench-topics
+.PHONY: help venv binaries up down status test test-unit lint crds bench-topics bench-lag
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest -m "not integration"
 
 lint: venv ## ruff and mypy --strict
-	$(VENV)/bin/ruff check operator stack tests
+	$(VENV)/bin/ruff check operator stack tests bench
 	$(VENV)/bin/mypy
 
 crds: venv ## regenerate crds/ and the chart's CRDs from the API models
@@ -49,3 +49,6 @@ crds: venv ## regenerate crds/ and the chart's CRDs from the API models
 
 bench-topics: venv binaries ## N EventTopics at once (N=1000): time to Ready, topics/s, operator RSS
 	$(PY) bench/topics.py --count $${N:-1000}
+
+bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients; reaction; RSS
+	$(PY) bench/lag.py --groups $${G:-500} --partitions $${P:-8}

@@ -311,6 +311,9 @@ def test_many_topics_reach_kafka_in_batched_admin_calls(
     assert all(len(existing[n].partitions) == 2 for n in names)
     creates = [line for line in operator.log().splitlines()
                if f"on {namespace}/local; Kafka admin requests:" in line and "create topics" in line]
-    # 60 topics in far fewer create requests than topics (how many depends on watch timing)
+    # 60 topics created one by one (as kubectl apply does) reach Kafka in a few create requests:
+    # how many depends on how the watch events arrive, so only "far fewer than topics" is checked.
     calls = sum(int(line.split("create topics ")[1].split(",")[0]) for line in creates)
-    assert 1 <= calls <= 10, creates
+    assert 1 <= calls <= len(names) // 3, creates
+    largest = max(int(line.split("pass over ")[1].split(" ")[0]) for line in creates)
+    assert largest >= 5, creates

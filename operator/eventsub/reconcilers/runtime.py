@@ -16,6 +16,7 @@ from eventsub.reconcilers.scaler import Scaler
 logger = logging.getLogger("eventsub.runtime")
 TOPIC_WORKERS = 2  # two passes in flight: one slow cluster does not hold up the others
 TOPIC_BATCH = 500
+TOPIC_LINGER = 0.1  # seconds a pass waits for more topics to arrive (as Strimzi's batching does)
 
 
 class Runtime:
@@ -62,7 +63,7 @@ class Runtime:
             "connections", self.connection_queue, 50, self._each(self.connections.reconcile))))
         for i in range(TOPIC_WORKERS):
             self._tasks.append(asyncio.create_task(self._work(
-                f"topics-{i}", self.topic_queue, TOPIC_BATCH, self.topics.reconcile)))
+                f"topics-{i}", self.topic_queue, TOPIC_BATCH, self.topics.reconcile, TOPIC_LINGER)))
         self._tasks.append(asyncio.create_task(self._work(
             "subscriptions", self.subscription_queue, 100,
             self._each(self.subscriptions.reconcile))))
@@ -92,9 +93,9 @@ class Runtime:
                 await asyncio.sleep(1)
 
     async def _work(self, name: str, queue: WorkQueue, batch: int,
-                    reconcile: Callable[[list[str]], Awaitable[None]]) -> None:
+                    reconcile: Callable[[list[str]], Awaitable[None]], linger: float = 0.05) -> None:
         while True:
-            keys = await queue.take(batch)
+            keys = await queue.take(batch, linger)
             try:
                 await reconcile(keys)
             except asyncio.CancelledError:

@@ -1,0 +1,252 @@
+"""make bench-lag: one lag cycle for G groups x P partitions, eventsub vs its peers, same run.
+
+1. eventsub's collector (one cycle for every subscription on the cluster);
+2. Kafka's own `kafka-consumer-groups --describe --all-groups` (ConsumerGroupCommand);
+3. a naive per-subscription client, as per-object scalers do (one client per subscription,
+   metadata + log-end + log-start + committed offsets for each).
+The lag values of eventsub must equal ConsumerGroupCommand's. Then the scale-reaction latency
+(backlog produced -> Deployment replicas patched) over trials, and the operator's RSS with many
+subscriptions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+from common import (
+    GROUP,
+    VERSION,
+    custom_resource,
+    delete_topics,
+    kube_clients,
+    local_stack,
+    namespace,
+    operator_process,
+    rss_mib,
+)
+from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+
+from eventsub.core.lag import partition_lag
+from eventsub.kafka.admin import ClusterAdmin
+from eventsub.kafka.lag import collect
+from localstack import StackInfo
+from localstack.kafka import java_argv
+from localstack.paths import Binaries
+
+KEDA_REACTION_SECONDS = 30 + 15  # KEDA defaults: 30 s polling + 15 s HPA sync
+
+
+def prepare(info: StackInfo, run: str, groups: int, partitions: int) -> dict[str, str]:
+    """G topics of P partitions with messages, and G groups with committed offsets; group->topic."""
+    admin = AdminClient({"bootstrap.servers": info.kafka_bootstrap})
+    topics = [f"lag-{run}-{g}" for g in range(groups)]
+    for start in range(0, groups, 200):
+        futures = admin.create_topics([NewTopic(t, partitions, 1) for t in topics[start:start + 200]],
+                                      operation_timeout=60)
+        for future in futures.values():
+            future.result(120)
+    time.sleep(2)
+    producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 20})
+    for g, topic in enumerate(topics):
+        for p in range(partitions):
+            for i in range(10 + (g + p) % 7):
+                producer.produce(topic, f"{i}".encode(), partition=p)
+        producer.poll(0)
+    producer.flush(120)
+    mapping = {f"bench-{run}-{g}": topic for g, topic in enumerate(topics)}
+    futures = []
+    for g, (group, topic) in enumerate(mapping.items()):
+        offsets = [TopicPartition(topic, p, (g + 3 * p) % 10) for p in range(partitions)]
+        futures += admin.alter_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group, offsets)], request_timeout=60).values()
+    for future in futures:
+        future.result(120)
+    return mapping
+
+
+async def eventsub_cycle(info: StackInfo, mapping: dict[str, str]) -> tuple[float, dict, int]:
+    admin = ClusterAdmin({"bootstrap.servers": info.kafka_bootstrap}, request_timeout=30)
+    groups = {g: [t] for g, t in mapping.items()}
+    await collect(admin, groups)  # warm: connections established, as in a running operator
+    admin.calls.clear()
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        reads = await collect(admin, groups)
+        times.append(time.perf_counter() - t0)
+    lags = {(g, o.topic, o.partition): partition_lag(o, "Earliest")
+            for g, read in reads.items() for o in read.offsets}
+    assert all(r.error is None for r in reads.values()), [r.error for r in reads.values() if r.error]
+    return statistics.median(times), lags, sum(admin.calls.values()) // 5
+
+
+def consumer_group_command(info: StackInfo) -> tuple[float, dict]:
+    binaries = Binaries.locate()
+    argv = java_argv(binaries.java, binaries.kafka_libs,
+                     "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                     "--bootstrap-server", info.kafka_bootstrap, "--describe", "--all-groups",
+                     heap="512m")
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - t0
+    lags = {}
+    for line in out.stdout.splitlines():
+        cols = line.split()
+        if len(cols) >= 6 and cols[0].startswith("bench-") and cols[2].isdigit():
+            group, topic, partition, _current, end, lag = cols[:6]
+            lags[(group, topic, int(partition))] = int(lag) if lag.isdigit() else int(end)
+    return elapsed, lags
+
+
+async def naive_cycle(info: StackInfo, mapping: dict[str, str], partitions: int) -> tuple[float, int]:
+    """One client per subscription, each reading its own lag, all concurrently (per-object
+    scalers); clients are created before timing, as scalers cache them."""
+    clients = {g: ClusterAdmin({"bootstrap.servers": info.kafka_bootstrap}, request_timeout=60)
+               for g in mapping}
+
+    async def one(group: str, topic: str) -> None:
+        admin = clients[group]
+        await admin.partition_counts([topic])
+        tps = [(topic, p) for p in range(partitions)]
+        await admin.log_offsets(tps, earliest=False)
+        await admin.log_offsets(tps, earliest=True)
+        await admin.committed_offsets(group, tps)
+
+    await asyncio.gather(*(one(g, t) for g, t in list(mapping.items())[:5]))  # warm
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(g, t) for g, t in mapping.items()))
+    return time.perf_counter() - t0, 4 * len(mapping)
+
+
+def reaction_latency(info: StackInfo, run: str, trials: int) -> list[float]:
+    core, apps, custom = kube_clients(info)
+    ns = f"bench-react-{run}"
+    namespace(core, ns)
+    topic = f"react-{run}"
+    AdminClient({"bootstrap.servers": info.kafka_bootstrap}).create_topics(
+        [NewTopic(topic, 8, 1)])[topic].result(30)
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "kafkaconnections", custom_resource(
+        "KafkaConnection", "local", {"bootstrapServers": [info.kafka_bootstrap]}))
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "eventsubscriptions", custom_resource(
+        "EventSubscription", "react", {
+            "connectionRef": {"name": "local"}, "topics": [{"name": topic}],
+            "startPosition": "Latest",
+            "scaling": {"minReplicas": 1, "maxReplicas": 8, "lagThreshold": 10,
+                        "scaleDownStabilizationSeconds": 0},  # default 5 s poll interval
+            "template": {"spec": {"containers": [{"name": "c", "image": "example/c:1"}]}}}))
+    admin = AdminClient({"bootstrap.servers": info.kafka_bootstrap})
+    producer = Producer({"bootstrap.servers": info.kafka_bootstrap})
+
+    def replicas() -> int:
+        try:
+            return int(apps.read_namespaced_deployment_scale("react-consumer", ns).spec.replicas)
+        except Exception:
+            return -1
+
+    results = []
+    try:
+        while replicas() != 1:
+            time.sleep(0.2)
+        for _ in range(trials):
+            # Nobody consumes: commit the log end so lag is 0, wait for 1 replica.
+            latest = admin.list_offsets({TopicPartition(topic, p): OffsetSpec.latest()
+                                         for p in range(8)})
+            ends = [TopicPartition(tp.topic, tp.partition, f.result(10).offset)
+                    for tp, f in latest.items()]
+            admin.alter_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(f"{ns}.react", ends)])[f"{ns}.react"].result(30)
+            deadline = time.monotonic() + 60
+            while replicas() != 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.0 + (len(results) % 5) * 0.9)  # trials start at different poll phases
+            for i in range(400):
+                producer.produce(topic, b"x", partition=i % 8)
+            producer.flush(10)
+            t0 = time.monotonic()
+            while replicas() <= 1 and time.monotonic() - t0 < 60:
+                time.sleep(0.05)
+            results.append(time.monotonic() - t0)
+    finally:
+        core.delete_namespace(ns)
+        delete_topics(info.kafka_bootstrap, [topic])
+    return results
+
+
+def operator_rss(info: StackInfo, run: str, mapping: dict[str, str], count: int) -> tuple[float, float]:
+    core, _, custom = kube_clients(info)
+    ns = f"bench-rss-{run}"
+    namespace(core, ns)
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "kafkaconnections", custom_resource(
+        "KafkaConnection", "local", {"bootstrapServers": [info.kafka_bootstrap]}))
+    topics = list(mapping.values())
+    try:
+        with operator_process(info) as operator:
+            for i in range(count):
+                custom.create_namespaced_custom_object(GROUP, VERSION, ns, "eventsubscriptions",
+                    custom_resource("EventSubscription", f"s{i}", {
+                        "connectionRef": {"name": "local"}, "topics": [{"name": topics[i % len(topics)]}],
+                        "scaling": {"minReplicas": 0},
+                        "template": {"spec": {"containers": [{"name": "c", "image": "c:1"}]}}}))
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                items = custom.list_namespaced_custom_object(GROUP, VERSION, ns,
+                                                             "eventsubscriptions")["items"]
+                if sum(1 for s in items if (s.get("status") or {}).get("totalLag") is not None) == count:
+                    break
+                time.sleep(2)
+            time.sleep(20)  # a few lag cycles with every subscription registered
+            return rss_mib(operator.pid), rss_mib(operator.pid, peak=True)
+    finally:
+        core.delete_namespace(ns)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=500)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--subscriptions", type=int, default=1000)
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:6]
+    with local_stack() as info:
+        mapping = prepare(info, run, args.groups, args.partitions)
+        try:
+            ours, our_lags, our_calls = asyncio.run(eventsub_cycle(info, mapping))
+            cgc, cgc_lags = consumer_group_command(info)
+            naive, naive_requests = asyncio.run(naive_cycle(info, mapping, args.partitions))
+            equal = our_lags == cgc_lags
+            latencies = reaction_latency(info, run, args.trials)
+            rss, peak = operator_rss(info, run, mapping, args.subscriptions)
+        finally:
+            delete_topics(info.kafka_bootstrap, list(mapping.values()))
+    n = args.groups * args.partitions
+    print(f"\nbench-lag: {args.groups} groups x {args.partitions} partitions ({n} partitions)")
+    print(f"  eventsub collector, one cycle      {ours:8.3f} s   {our_calls} admin calls "
+          f"(1 metadata, 2 ListOffsets per leader, 1 DescribeGroups per coordinator, "
+          f"{args.groups} OffsetFetch)")
+    print(f"  ConsumerGroupCommand --all-groups  {cgc:8.3f} s   ({cgc / ours:.1f}x eventsub; "
+          "includes its JVM start)")
+    print(f"  naive per-subscription clients     {naive:8.3f} s   {naive_requests} requests "
+          f"({naive / ours:.1f}x eventsub)")
+    print(f"  lag values equal ConsumerGroupCommand's: {equal} ({len(our_lags)} partitions compared)")
+    print(f"  scale reaction (backlog -> replicas patched), {len(latencies)} trials, 5 s poll: "
+          f"median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
+          f"(KEDA defaults: up to {KEDA_REACTION_SECONDS} s; "
+          f"{KEDA_REACTION_SECONDS / max(latencies):.0f}x faster at max)")
+    print(f"  operator RSS with {args.subscriptions} subscriptions: {rss:.0f} MiB (peak {peak:.0f} MiB); "
+          "KEDA: ~35 GiB at 3,000 ScaledObjects")
+    targets = [ours <= 1.0, cgc / ours >= 5, max(latencies) <= 6.0, peak < 300, equal]
+    print("  targets (cycle <= 1 s, >= 5x CGC, reaction <= poll + 1 s, RSS < 300 MiB, equal lag): " +
+          ("met" if all(targets) else f"NOT met {targets}"))
+    return 0 if equal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
