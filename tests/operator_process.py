@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from localstack import StackInfo
@@ -25,12 +27,19 @@ TEST_SETTINGS = {
 class OperatorProcess:
     def __init__(self, info: StackInfo, log_path: Path, extra_env: dict[str, str] | None = None):
         self.log_path = log_path
-        env = {**os.environ, "KUBECONFIG": info.kubeconfig, **TEST_SETTINGS, **(extra_env or {})}
+        self.metrics_port = _free_port()
+        env = {**os.environ, "KUBECONFIG": info.kubeconfig, **TEST_SETTINGS,
+               "EVENTSUB_METRICS_PORT": str(self.metrics_port), **(extra_env or {})}
         self._log = open(log_path, "wb")  # noqa: SIM115 — kept open for the process's lifetime
         self.process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO, env=env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
         eventually(lambda: "operator" in self.log() and " ready" in self.log(), timeout=60,
                    what="operator ready")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
+            text: str = r.read().decode()
+            return text
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -45,3 +54,10 @@ class OperatorProcess:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from conftest import Kube
 from consumer_runner import ConsumerRunner
 from localstack import StackInfo
+from operator_process import OperatorProcess
 from resources import condition, create, event_reasons, get, resource, wait_condition
 from support import eventually, unique
 
@@ -59,7 +60,7 @@ def _deployment_replicas(kube: Kube, namespace: str) -> int:
 
 def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
         kube: Kube, namespace: str, stack_info: StackInfo, kafka_admin: AdminClient,
-        tmp_path: Path) -> None:
+        tmp_path: Path, operator: OperatorProcess) -> None:
     topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
         "minReplicas": 0, "maxReplicas": 4, "lagThreshold": 50, "cooldownSeconds": 6,
         "scaleDownStabilizationSeconds": 8})
@@ -71,6 +72,12 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
         eventually(lambda: _deployment_replicas(kube, namespace) == 4, timeout=30,
                    interval=0.1, what="scaled out to the partition count (800 / 50 capped at 4)")
         print(f"backlog -> 4 replicas in {time.monotonic() - produced_at:.1f}s")
+        labels = f'namespace="{namespace}",subscription="workers"'
+        metrics = operator.metrics()
+        assert f"eventsub_subscription_replicas{{{labels}}} 4.0" in metrics
+        assert f'eventsub_partition_lag{{{labels},topic="{topic}",partition="0"}}' in metrics
+        assert f"eventsub_scale_events_total{{direction=\"up\",{labels}}}" in metrics or \
+            f'eventsub_scale_events_total{{{labels},direction="up"}}' in metrics
         eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="backlog drained")
         eventually(lambda: _status(kube, namespace).get("totalLag") == 0, what="lag 0 in status")
         eventually(lambda: _deployment_replicas(kube, namespace) == 0, timeout=60,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import enum
 import logging
 from collections.abc import Iterable, Mapping
@@ -89,16 +90,31 @@ class ClusterAdmin:
         return mapped
 
     async def _gather(self, futures: Mapping[Any, Future[Any]], what: str) -> dict[Any, Any]:
-        """Awaits the futures of one admin call; each value is its result or a KafkaRequestError."""
+        """Awaits the futures of one admin call; each value is its result or a KafkaRequestError.
+
+        One wait with one deadline for all of them. A call over thousands of partitions returns
+        thousands of futures: those are waited for in one worker thread, since bridging each
+        into the event loop would cost more than the request itself.
+        """
         self.calls[what] += 1
-        keys = list(futures)
-        outcomes = await asyncio.gather(*(self._await(futures[k], what) for k in keys),
-                                        return_exceptions=True)
+        if not futures:
+            return {}
+        timeout = self.request_timeout + 5
+        if len(futures) > 64:
+            _, pending = await asyncio.to_thread(concurrent.futures.wait, futures.values(), timeout)
+        else:
+            wrapped = {asyncio.wrap_future(f): f for f in futures.values()}
+            _, late = await asyncio.wait(wrapped, timeout=timeout)
+            pending = {wrapped[w] for w in late}
         results: dict[Any, Any] = {}
-        for key, outcome in zip(keys, outcomes, strict=True):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, KafkaRequestError):
-                outcome = self._explain(outcome, what)
-            results[key] = outcome
+        for key, future in futures.items():
+            if future in pending:
+                future.cancel()
+                results[key] = self._explain(TimeoutError(), what)
+            elif future.exception() is not None:
+                results[key] = self._explain(future.exception(), what)  # type: ignore[arg-type]
+            else:
+                results[key] = future.result()
         return results
 
     async def describe_cluster(self) -> ClusterInfo:

@@ -32,24 +32,28 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
     topics = sorted({t for ts in groups.values() for t in ts})
     try:
         counts = await admin.partition_counts(topics)
-        partitions = [(t, p) for t in topics if isinstance(counts.get(t), int)
-                      for p in range(counts[t])]  # type: ignore[arg-type]
+        partitions = {t: [(t, p) for p in range(c)] for t, c in counts.items() if isinstance(c, int)}
+        every = [tp for tps in partitions.values() for tp in tps]
         starts, ends, described = await asyncio.gather(
-            admin.log_offsets(partitions, earliest=True), admin.log_offsets(partitions, earliest=False),
+            admin.log_offsets(every, earliest=True), admin.log_offsets(every, earliest=False),
             admin.describe_groups(groups))
     except KafkaRequestError as error:
         return {g: GroupRead(error=f"{error.reason}: {error.message}") for g in groups}
     missing = {t: c.message for t, c in counts.items() if isinstance(c, KafkaRequestError)}
+
+    def of(group_topics: Sequence[str]) -> list[tuple[str, int]]:
+        return [tp for t in dict.fromkeys(group_topics) for tp in partitions.get(t, [])]
+
     async def fetch(group: str, group_topics: Sequence[str]) -> dict[tuple[str, int], int | None]:
-        wanted = [(t, p) for t, p in partitions if t in group_topics]
+        wanted = of(group_topics)
         return await admin.committed_offsets(group, wanted) if wanted else {}
 
     committed = await asyncio.gather(*(fetch(g, ts) for g, ts in groups.items()),
                                      return_exceptions=True)
     reads: dict[str, GroupRead] = {}
     for (group, group_topics), fetched in zip(groups.items(), committed, strict=True):
-        problems = [f"topic {t}: {missing[t]}" for t in group_topics if t in missing]
         info = described.get(group)
+        problems = [f"topic {t}: {missing[t]}" for t in group_topics if t in missing]
         if isinstance(fetched, BaseException):
             problems.append(str(getattr(fetched, "message", fetched)))
         if isinstance(info, KafkaRequestError):
@@ -58,6 +62,6 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
             reads[group] = GroupRead(error="; ".join(problems) or "no answer")
             continue
         offsets = tuple(PartitionOffsets(t, p, starts[(t, p)], ends[(t, p)], fetched.get((t, p)))
-                        for t, p in partitions if t in group_topics)
+                        for t, p in of(group_topics))
         reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state)
     return reads
