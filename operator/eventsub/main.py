@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import threading
 
@@ -24,6 +25,7 @@ def _announce_when_ready(ready: threading.Event, stop: threading.Event) -> None:
 
 
 def main() -> None:
+    faulthandler.enable()  # a crash in a native library still leaves the Python stacks in the log
     config = OperatorConfig.from_env()
     kopf.configure(
         verbose=config.verbose,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Kube
 from consumer_runner import ConsumerRunner
@@ -50,6 +51,14 @@ def _produce(bootstrap: str, topic: str, partitions: int, count: int, start: int
     assert producer.flush(30) == 0
 
 
+def _metric(operator: OperatorProcess, name: str, labels: dict[str, str]) -> float | None:
+    for family in text_string_to_metric_families(operator.metrics()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
+
+
 def _status(kube: Kube, namespace: str) -> dict[str, Any]:
     return get(kube, namespace, "EventSubscription", "workers").get("status") or {}
 
@@ -72,12 +81,13 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
         eventually(lambda: _deployment_replicas(kube, namespace) == 4, timeout=30,
                    interval=0.1, what="scaled out to the partition count (800 / 50 capped at 4)")
         print(f"backlog -> 4 replicas in {time.monotonic() - produced_at:.1f}s")
-        labels = f'namespace="{namespace}",subscription="workers"'
-        metrics = operator.metrics()
-        assert f"eventsub_subscription_replicas{{{labels}}} 4.0" in metrics
-        assert f'eventsub_partition_lag{{{labels},topic="{topic}",partition="0"}}' in metrics
-        assert f"eventsub_scale_events_total{{direction=\"up\",{labels}}}" in metrics or \
-            f'eventsub_scale_events_total{{{labels},direction="up"}}' in metrics
+        ours = {"namespace": namespace, "subscription": "workers"}
+        # The metrics follow the scale (after its Event is posted): wait for them.
+        eventually(lambda: _metric(operator, "eventsub_subscription_replicas", ours) == 4.0,
+                   timeout=15, what="replicas metric")
+        assert _metric(operator, "eventsub_partition_lag", {**ours, "topic": topic,
+                                                            "partition": "0"}) is not None
+        assert _metric(operator, "eventsub_scale_events_total", {**ours, "direction": "up"}) == 1.0
         eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="backlog drained")
         eventually(lambda: _status(kube, namespace).get("totalLag") == 0, what="lag 0 in status")
         eventually(lambda: _deployment_replicas(kube, namespace) == 0, timeout=60,

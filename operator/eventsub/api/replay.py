@@ -136,8 +136,8 @@ class EventReplayStatus(CommonStatus):
     """Progress of the replay. `step` is the persisted state machine; conditions summarize it."""
 
     step: str | None = None
-    """Last completed step of the replay (Planned, Snapshotted, Paused, OffsetsMoved, Verified,
-    Restored, Done)."""
+    """Last completed step: Planned, Paused, OffsetsMoved, Restored, then Done (or Failed). Rewind
+    mode walks them all; Job mode goes Planned, JobStarted, Done; a dry run goes to Done."""
     plan: Annotated[list[OffsetMove], Field(max_length=10000)] = []
     """Current and new offset per partition."""
     snapshot: Annotated[list[PartitionOffset], Field(max_length=10000)] = []
@@ -154,5 +154,10 @@ class EventReplayStatus(CommonStatus):
     """Job mode: consumer group of the Job."""
     start_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
     """When the replay began (RFC 3339)."""
+    pause_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
+    """Rewind mode: when the subscription was paused (the wait for an Empty group counts from
+    here)."""
+    resolved_timestamp: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
+    """The time the replay starts from, once secondsAgo or timestamp is resolved (RFC 3339)."""
     completion_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
     """When the replay finished (RFC 3339)."""

@@ -8,10 +8,10 @@ from typing import Any
 Condition = dict[str, Any]
 
 
-def set_condition(conditions: Sequence[Mapping[str, Any]], *, type_: str, status: bool, reason: str,
-                  message: str, generation: int | None, now: str) -> list[Condition]:
-    """Returns the conditions with `type_` set; others are kept as they are, in order."""
-    status_text = "True" if status else "False"
+def set_condition(conditions: Sequence[Mapping[str, Any]], *, type_: str, status: bool | None,
+                  reason: str, message: str, generation: int | None, now: str) -> list[Condition]:
+    """Returns the conditions with `type_` set (status None: Unknown); others are kept, in order."""
+    status_text = "Unknown" if status is None else "True" if status else "False"
     previous = find(conditions, type_)
     transition = (previous["lastTransitionTime"]
                   if previous is not None and previous.get("status") == status_text

@@ -106,6 +106,9 @@ class ClusterAdmin:
             wrapped = {asyncio.wrap_future(f): f for f in futures.values()}
             _, late = await asyncio.wait(wrapped, timeout=timeout)
             pending = {wrapped[w] for w in late}
+            for w in wrapped:  # retrieved here (as below, on the originals): no "never retrieved"
+                if w.done() and not w.cancelled():
+                    w.exception()
         results: dict[Any, Any] = {}
         for key, future in futures.items():
             if future in pending:
@@ -225,6 +228,8 @@ class ClusterAdmin:
         for tp, info in results.items():
             if isinstance(info, KafkaRequestError):
                 raise info
+            if info.offset < 0:  # no leader answered (e.g. a broker shutting down): not zero
+                raise KafkaUnavailable(f"{what}: no offset for {tp.topic}[{tp.partition}]")
             offsets[(tp.topic, tp.partition)] = int(info.offset)
         return offsets
 
@@ -237,8 +242,48 @@ class ClusterAdmin:
         result = results[group]
         if isinstance(result, KafkaRequestError):
             raise result
+        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        if failed:  # a partial answer must not read as "no committed offset"
+            raise KafkaUnavailable(f"list committed offsets: {failed[0].topic}[{failed[0].partition}]"
+                                   f": {failed[0].error}")
         return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None)
                 for tp in result.topic_partitions}
+
+    async def offsets_for_time(self, partitions: Iterable[tuple[str, int]],
+                               timestamp_ms: int) -> dict[tuple[str, int], int | None]:
+        """First offset at or after the timestamp per partition; None past the log end."""
+        spec = OffsetSpec.for_timestamp(timestamp_ms)
+        request = {TopicPartition(t, p): spec for t, p in partitions}
+        if not request:
+            return {}
+        results = await self._gather(self._client.list_offsets(
+            request, request_timeout=self.request_timeout), "list offsets for a time")
+        offsets: dict[tuple[str, int], int | None] = {}
+        for tp, info in results.items():
+            if isinstance(info, KafkaRequestError):
+                raise info
+            offsets[(tp.topic, tp.partition)] = int(info.offset) if info.offset >= 0 else None
+        return offsets
+
+    async def alter_group_offsets(self, group: str, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Commits these offsets for the group; Kafka refuses unless the group is Empty."""
+        request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o)
+                                                        for (t, p), o in offsets.items()])]
+        results = await self._gather(self._client.alter_consumer_group_offsets(
+            request, request_timeout=self.request_timeout), "alter group offsets")
+        result = results[group]
+        if isinstance(result, KafkaRequestError):
+            raise result
+        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        if failed:
+            raise KafkaRequestError("OffsetsNotMoved", f"alter group offsets: {failed[0].error}")
+
+    async def delete_group(self, group: str) -> None:
+        results = await self._gather(self._client.delete_consumer_groups(
+            [group], request_timeout=self.request_timeout), "delete group")
+        outcome = results[group]
+        if isinstance(outcome, KafkaRequestError) and outcome.reason != "GroupNotFound":
+            raise outcome
 
     async def describe_groups(self, groups: Iterable[str]) -> dict[str, GroupInfo | KafkaRequestError]:
         names = sorted(set(groups))

@@ -28,6 +28,9 @@ _REASONS = {
     KafkaError._AUTHENTICATION: "AuthenticationFailed",
     KafkaError._SSL: "TlsFailed",
     KafkaError.TOPIC_DELETION_DISABLED: "TopicDeletionDisabled",
+    KafkaError.GROUP_ID_NOT_FOUND: "GroupNotFound",
+    KafkaError.NON_EMPTY_GROUP: "GroupNotEmpty",
+    KafkaError.UNKNOWN_MEMBER_ID: "GroupNotEmpty",
 }
 
 

@@ -2,8 +2,9 @@
 
 Per cycle: one metadata request for the partitions of all subscribed topics, one ListOffsets
 request per leader broker for log-start and one for log-end offsets of all of them, one
-DescribeGroups per coordinator for all groups, and the groups' committed offsets (one
-OffsetFetch per group, as confluent-kafka takes one group per call) issued concurrently.
+DescribeGroups per coordinator for all groups, then the committed offsets of the groups that
+described fine (one OffsetFetch per group, as confluent-kafka takes one group per call),
+issued concurrently.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from eventsub.core.lag import PartitionOffsets
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
-from eventsub.kafka.errors import KafkaRequestError
+from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
         return [tp for t in dict.fromkeys(group_topics) for tp in partitions.get(t, [])]
 
     async def fetch(group: str, group_topics: Sequence[str]) -> dict[tuple[str, int], int | None]:
+        # Only once the group's coordinator answered DescribeGroups: librdkafka (2.16) crashes
+        # the process handling an OffsetFetch answered with a coordinator error (e.g. while a
+        # fresh cluster still loads __consumer_offsets).
+        if not isinstance(described.get(group), GroupInfo):
+            raise KafkaUnavailable("group coordinator not ready")
         wanted = of(group_topics)
         return await admin.committed_offsets(group, wanted) if wanted else {}
 

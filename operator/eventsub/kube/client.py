@@ -29,6 +29,11 @@ def api_client() -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+REQUEST_TIMEOUT = (5, 30)  # seconds to connect, to read: a stalled API server never hangs a loop
+
+
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs one API call of the sync client in the pool, with a request timeout."""
     loop = asyncio.get_running_loop()
+    kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
     return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))

@@ -59,6 +59,9 @@ class Scaler:
         self.cache, self.connections, self.clock = cache, connections, clock
         self.targets: dict[str, Target] = {}
         self._failed_cycles: dict[str, int] = defaultdict(int)
+        self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
+        # Why a subscription must not be scaled now (a replay has paused it), or None.
+        self.held: Callable[[str], str | None] = lambda key: None
 
     def register(self, target: Target) -> None:
         """Adds or updates a subscription, keeping what was learned if its group is unchanged."""
@@ -79,17 +82,39 @@ class Scaler:
         target = self.targets.get(key)
         return target.replicas if target is not None else None
 
+    def set_replicas(self, key: str, replicas: int) -> None:
+        """Someone else (a replay) set the Deployment's replicas: remember, and start afresh."""
+        target = self.targets.get(key)
+        if target is not None:
+            target.replicas, target.memory = replicas, ScalerMemory()
+
     async def run(self) -> None:
-        while True:
-            now = self.clock()
-            due: dict[str, list[Target]] = defaultdict(list)
-            for target in list(self.targets.values()):
-                if target.next_due <= now:
-                    target.next_due = now + target.policy.poll_interval_seconds
-                    due[target.connection].append(target)
-            if due:
-                await asyncio.gather(*(self._cycle(c, ts) for c, ts in due.items()))
-            await asyncio.sleep(0.25)
+        """Starts a cycle per connection whenever some of its subscriptions are due; a slow or
+        unreachable cluster only delays its own subscriptions."""
+        try:
+            while True:
+                now = self.clock()
+                due: dict[str, list[Target]] = defaultdict(list)
+                for target in list(self.targets.values()):
+                    running = self._cycles.get(target.connection)
+                    if target.next_due <= now and (running is None or running.done()):
+                        target.next_due = now + target.policy.poll_interval_seconds
+                        due[target.connection].append(target)
+                for connection, targets in due.items():
+                    self._cycles[connection] = asyncio.create_task(self._bounded(connection, targets))
+                await asyncio.sleep(0.25)
+        finally:
+            for task in self._cycles.values():
+                task.cancel()
+
+    async def _bounded(self, connection: str, targets: list[Target]) -> None:
+        limit = 3 * self.connections.registry.request_timeout + 15
+        try:
+            await asyncio.wait_for(self._cycle(connection, targets), limit)
+        except TimeoutError:
+            logger.warning("lag cycle on %s took over %.0fs; abandoned", connection, limit)
+        except Exception:
+            logger.exception("lag cycle on %s failed", connection)
 
     async def _cycle(self, connection: str, targets: list[Target]) -> None:
         started = time.monotonic()
@@ -112,10 +137,15 @@ class Scaler:
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
 
     def _heal(self, connection: str, reads: dict[str, GroupRead]) -> None:
-        """Lag reads failing cycle after cycle on a connection that probes fine: new client."""
+        """Every lag read of a cycle failed on a connection that probes fine: a new client.
+
+        librdkafka's admin client can stay stuck on a group coordinator it looked up while the
+        coordinator was not ready (a fresh cluster creating __consumer_offsets, a restarted
+        broker): its OffsetFetch and DescribeGroups then time out forever. A new client looks
+        the coordinator up again."""
         if reads and all(r.error is not None for r in reads.values()):
             self._failed_cycles[connection] += 1
-            if self._failed_cycles[connection] >= 3:
+            if self._failed_cycles[connection] >= 1:
                 logger.warning("lag reads on %s keep failing; reconnecting its admin client",
                                connection)
                 self.connections.registry.rebuild(connection)
@@ -124,6 +154,8 @@ class Scaler:
             self._failed_cycles[connection] = 0
 
     async def _step(self, target: Target, read: GroupRead, now: float) -> None:
+        if self.held(target.key) is not None:
+            return  # paused by a replay: its replicas are the replay's business until it resumes
         if target.replicas is None or target.policy.mode == "Manual":
             target.replicas = await deployment_replicas(target.ref.namespace, target.deployment)
             if target.replicas is None:

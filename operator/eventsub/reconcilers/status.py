@@ -15,7 +15,7 @@ def now_rfc3339() -> str:
 
 
 def with_condition(body: Mapping[str, Any], facts: Mapping[str, Any], *, type_: str = "Ready",
-                   ok: bool, reason: str, message: str) -> dict[str, Any]:
+                   ok: bool | None, reason: str, message: str) -> dict[str, Any]:
     """The new status: the observed facts plus the condition, at the body's generation."""
     old = body.get("status") or {}
     generation = body["metadata"].get("generation")
@@ -43,5 +43,5 @@ async def announce_transition(ref: ObjectRef, body: Mapping[str, Any], status: M
         return
     if before is None and after["status"] == "True" and not first_success:
         return  # the first success is announced by the action that achieved it
-    await post_event(ref, "Normal" if after["status"] == "True" else "Warning", after["reason"],
+    await post_event(ref, "Warning" if after["status"] == "False" else "Normal", after["reason"],
                      after["message"])
