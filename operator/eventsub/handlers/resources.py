@@ -31,6 +31,11 @@ def subscription_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("eventsubscriptions", event.get("type"), dict(event["object"]))
 
 
+@kopf.on.event(GROUP, VERSION, "eventreplays")
+def replay_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _runtime(memo).observe("eventreplays", event.get("type"), dict(event["object"]))
+
+
 def _deletes_topic(spec: kopf.Spec, **_: Any) -> bool:
     return spec.get("deletionPolicy") == "Delete"
 

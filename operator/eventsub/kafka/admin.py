@@ -112,7 +112,6 @@ class ClusterAdmin:
         results: dict[Any, Any] = {}
         for key, future in futures.items():
             if future in pending:
-                future.cancel()
                 results[key] = self._explain(TimeoutError(), what)
             elif future.exception() is not None:
                 results[key] = self._explain(future.exception(), what)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +22,16 @@ class ConnectionRegistry:
     def __init__(self, request_timeout: float = 10.0) -> None:
         self.request_timeout = request_timeout
         self._entries: dict[str, Entry] = {}
+        # Replaced clients are kept until their requests have surely ended: librdkafka (2.16)
+        # aborts the process (rd_kafka_enq_once refcount assertion) when a client is destroyed
+        # with admin requests still in flight.
+        self._retired: list[tuple[float, ClusterAdmin]] = []
+
+    def _retire(self, admin: ClusterAdmin) -> None:
+        now = time.monotonic()
+        grace = 3 * self.request_timeout + 30
+        self._retired = [(t, a) for t, a in self._retired if now - t < grace]
+        self._retired.append((now, admin))
 
     def ensure(self, key: str, config: Mapping[str, str]) -> Entry:
         """The entry for key, with a new client if the settings changed (e.g. a rotated Secret)."""
@@ -28,6 +39,8 @@ class ConnectionRegistry:
         wanted = fingerprint(config)
         if current is not None and current.fingerprint == wanted:
             return current
+        if current is not None:
+            self._retire(current.admin)
         entry = Entry(admin=ClusterAdmin(config, self.request_timeout), fingerprint=wanted,
                       config=dict(config))
         self._entries[key] = entry
@@ -40,13 +53,16 @@ class ConnectionRegistry:
         requests work again); a new client does."""
         entry = self._entries.get(key)
         if entry is not None:
+            self._retire(entry.admin)
             entry.admin = ClusterAdmin(entry.config, self.request_timeout)
 
     def get(self, key: str) -> Entry | None:
         return self._entries.get(key)
 
     def remove(self, key: str) -> None:
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._retire(entry.admin)
 
     def keys(self) -> list[str]:
         return list(self._entries)

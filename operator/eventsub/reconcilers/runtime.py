@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
-from eventsub.reconcilers import connections, subscriptions, topics
+from eventsub.reconcilers import connections, replays, subscriptions, topics
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.scaler import Scaler
@@ -38,6 +38,12 @@ class Runtime:
         self.subscriptions = subscriptions.SubscriptionReconciler(
             self.cache, self.connections, self.scaler, self.subscription_queue,
             config.resync_seconds)
+        self.replay_queue = WorkQueue()
+        self.replays = replays.ReplayReconciler(self.cache, self.connections, self.scaler,
+                                                self.replay_queue)
+        # A replay that paused a subscription owns its replicas until it resumes it.
+        self.scaler.held = self.replays.holding
+        self.subscriptions.held = self.replays.holding
         self._tasks: list[asyncio.Task[None]] = []
 
     def observe(self, plural: str, event_type: str | None, body: Body) -> None:
@@ -53,6 +59,8 @@ class Runtime:
             self.subscriptions.requeue_referencing(plural, key)
         elif plural == subscriptions.PLURAL:
             self.subscription_queue.add(key)
+        elif plural == replays.PLURAL and event_type != "DELETED":
+            self.replay_queue.add(key)
 
     def _connection_changed(self, key: str) -> None:
         self.topics.requeue_connection(key)
@@ -67,6 +75,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self._work(
             "subscriptions", self.subscription_queue, 100,
             self._each(self.subscriptions.reconcile))))
+        self._tasks.append(asyncio.create_task(self._work(
+            "replays", self.replay_queue, 50, self._each(self.replays.reconcile))))
         self._tasks.append(asyncio.create_task(self._supervise("scaler", self.scaler.run)))
 
     async def stop(self) -> None:

@@ -4,6 +4,7 @@ and hand it to the scaler."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,6 +45,7 @@ class SubscriptionReconciler:
                  queue: WorkQueue, resync_seconds: float) -> None:
         self.cache, self.connections, self.scaler = cache, connections, scaler
         self.queue, self.resync_seconds = queue, resync_seconds
+        self.held: Callable[[str], str | None] = lambda key: None  # paused by a replay
         self._dead_letter_ready: set[tuple[str, str]] = set()  # (connection, topic) known to exist
 
     def requeue_referencing(self, plural: str, key: str) -> None:
@@ -97,6 +99,8 @@ class SubscriptionReconciler:
         replicas = None if manual and existing is not None else (
             known if known is not None else existing if existing is not None
             else spec.scaling.min_replicas)
+        if self.held(key) is not None:
+            replicas = 0  # a replay paused it: re-applying must not wake the consumers
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
                                      topics, group, replicas)
         applied = await apply_deployment(manifest)
