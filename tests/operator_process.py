@@ -28,13 +28,22 @@ class OperatorProcess:
     def __init__(self, info: StackInfo, log_path: Path, extra_env: dict[str, str] | None = None):
         self.log_path = log_path
         self.metrics_port = _free_port()
-        env = {**os.environ, "KUBECONFIG": info.kubeconfig, **TEST_SETTINGS,
-               "EVENTSUB_METRICS_PORT": str(self.metrics_port), **(extra_env or {})}
-        self._log = open(log_path, "wb")  # noqa: SIM115 — kept open for the process's lifetime
-        self.process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
-        eventually(lambda: "operator" in self.log() and " ready" in self.log(), timeout=60,
+        self._env = {**os.environ, "KUBECONFIG": info.kubeconfig, **TEST_SETTINGS,
+                     "EVENTSUB_METRICS_PORT": str(self.metrics_port), **(extra_env or {})}
+        self._log = open(log_path, "ab")  # noqa: SIM115 — kept open for the process's lifetime
+        self.start()
+
+    def start(self) -> None:
+        ready_lines = self.log().count(" ready\n")
+        self.process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO,
+                                        env=self._env, stdout=self._log, stderr=subprocess.STDOUT)
+        eventually(lambda: self.log().count(" ready\n") > ready_lines, timeout=60,
                    what="operator ready")
+
+    def kill(self) -> None:
+        """SIGKILL: the operator gets no chance to finish what it was doing."""
+        self.process.kill()
+        self.process.wait()
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
@@ -42,7 +51,7 @@ class OperatorProcess:
             return text
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> int:
         if self.process.poll() is None:

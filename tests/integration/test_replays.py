@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, Producer
 from conftest import Kube
 from consumer_runner import ConsumerRunner
 from localstack import StackInfo
+from operator_process import OperatorProcess
 from resources import condition, create, event_reasons, get, resource, wait_condition
 from support import eventually, unique
 
@@ -168,3 +169,39 @@ def test_a_group_that_never_empties_fails_and_restores_replicas(
     assert "Nothing was moved" in condition(body, "Succeeded")["message"]  # type: ignore[index]
     assert "OffsetsMoved" not in event_reasons(kube, namespace, "blocked")
     eventually(lambda: _replicas(kube, namespace) == 2, what="replicas restored")
+
+
+def _wait_for(probe: Any, what: str, timeout: float = 90) -> Any:
+    return eventually(probe, timeout=timeout, interval=0.05, what=what)
+
+
+def test_operator_killed_after_the_pause_and_after_the_move_completes_once(
+        kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path,
+        operator: OperatorProcess) -> None:
+    topic = _setup(kube, namespace, stack_info)
+    with ConsumerRunner(kube, namespace, "readers", tmp_path) as runner:
+        eventually(lambda: len(runner.processes) == 4, timeout=60, what="4 consumers")
+        time.sleep(4)
+        produced = _produce(stack_info, topic, 15)
+        eventually(lambda: set(runner.processed()) >= produced, timeout=60, what="processed")
+        create(kube, namespace, resource("EventReplay", "crashy", {
+            "subscriptionRef": {"name": "readers"}, "from": {"earliest": True}}))
+
+        def step() -> str | None:
+            return (get(kube, namespace, "EventReplay", "crashy").get("status") or {}).get("step")
+        _wait_for(lambda: step() == "Paused", "paused")
+        operator.kill()  # right after the pause
+        assert _replicas(kube, namespace) == 0
+        operator.start()
+        # Right after the offsets moved: the Event is posted before the step is written.
+        _wait_for(lambda: "OffsetsMoved" in event_reasons(kube, namespace, "crashy"), "moved")
+        operator.kill()
+        operator.start()
+        wait_condition(kube, namespace, "EventReplay", "crashy", type_="Succeeded",
+                       reason="CaughtUp", timeout=120)
+        eventually(lambda: _replicas(kube, namespace) == 4, what="replicas restored")
+        eventually(lambda: sum(Counter(runner.processed()).values()) >= 2 * len(produced),
+                   timeout=60, what="replayed once")
+    counts = Counter(runner.processed())
+    assert {record for record, n in counts.items() if n > 1} == produced
+    assert event_reasons(kube, namespace, "crashy").count("OffsetsMoved") == 1
