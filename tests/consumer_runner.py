@@ -8,6 +8,7 @@ Running pod, and SIGTERMs it when the pod goes, so lag really drains when the op
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,10 +27,13 @@ REPO = APP.parents[1]
 
 class ConsumerRunner:
     def __init__(self, kube: Kube, namespace: str, subscription: str, out_dir: Path,
-                 delay_ms: int = 0) -> None:
-        self.kube, self.namespace, self.subscription = kube, namespace, subscription
+                 delay_ms: int = 0, selector: str | None = None) -> None:
+        self.kube, self.namespace = kube, namespace
+        self.selector = selector or f"eventsub.io/subscription={subscription}"
         self.out_dir, self.delay_ms = out_dir, delay_ms
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.exited: dict[str, int] = {}  # pods whose process ended by itself (Job pods)
         self.started_total = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -55,18 +59,30 @@ class ConsumerRunner:
     def _loop(self) -> None:
         while not self._stop.wait(0.3):
             try:
-                pods = self.kube.core.list_namespaced_pod(
-                    self.namespace, label_selector=f"eventsub.io/subscription={self.subscription}")
+                pods = self.kube.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
             except Exception:
                 continue
+            self._reap()
             running = {p.metadata.name: p for p in pods.items
                        if p.status.phase == "Running" and p.metadata.deletion_timestamp is None}
             for name in list(self.processes):
                 if name not in running:
                     self._terminate(name)
             for name, pod in running.items():
-                if name not in self.processes:
+                if name not in self.processes and name not in self.exited:
                     self._start(pod)
+
+    def _reap(self) -> None:
+        """A process that ended by itself: tell kwok (the pod then completes, and its Job)."""
+        for name, process in list(self.processes.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            del self.processes[name]
+            self.exited[name] = code
+            with contextlib.suppress(Exception):
+                self.kube.core.patch_namespaced_pod(name, self.namespace, {"metadata": {
+                    "annotations": {"localstack.eventsub.io/exit-code": str(code)}}})
 
     def _start(self, pod: client.V1Pod) -> None:
         env = {**os.environ, **self._pod_env(pod), "PYTHONPATH": str(REPO / "operator"),

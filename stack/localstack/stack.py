@@ -14,6 +14,7 @@ from pathlib import Path
 
 from localstack import kafka, kube, processes
 from localstack.certs import write_pki
+from localstack.kwok_stages import write_stages
 from localstack.paths import Binaries, run_dir
 from localstack.ports import choose_ports
 
@@ -173,7 +174,8 @@ class LocalStack:
             b.kube_controller_manager, kubeconfig, pki, ports["controller_manager"]))
         self._launch(info, "scheduler", kube.scheduler_argv(b.kube_scheduler, kubeconfig,
                                                             ports["scheduler"]))
-        self._launch(info, "kwok", kube.kwok_argv(b.kwok, b.kwok_stages, kubeconfig, ports["kwok"]))
+        stages = write_stages(b.kwok_stages, self.dir / "kwok-stages.yaml")
+        self._launch(info, "kwok", kube.kwok_argv(b.kwok, stages, kubeconfig, ports["kwok"]))
         processes.wait_until("kwok node", lambda: (api.ensure_node(), api.node_ready())[1], 60,
                              info.pids["kwok"], self._log("kwok"))
         # Pods are refused until the controller-manager has made the namespace's ServiceAccount.

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.usefixtures("operator")
 TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
 
 
-def _setup(kube: Kube, namespace: str, stack_info: StackInfo, replicas: int = 4) -> str:
+def _setup(kube: Kube, namespace: str, stack_info: StackInfo, replicas: int = 4,
+           template: dict[str, Any] | None = None) -> str:
     create(kube, namespace, resource("KafkaConnection", "local",
                                      {"bootstrapServers": [stack_info.kafka_bootstrap]}))
     topic = unique("replayed")
@@ -32,7 +33,7 @@ def _setup(kube: Kube, namespace: str, stack_info: StackInfo, replicas: int = 4)
     wait_condition(kube, namespace, "EventTopic", "events", reason="InSync")
     create(kube, namespace, resource("EventSubscription", "readers", {
         "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "events"}],
-        "startPosition": "Earliest", "template": TEMPLATE,
+        "startPosition": "Earliest", "template": template or TEMPLATE,
         "scaling": {"minReplicas": replicas, "maxReplicas": replicas, "pollIntervalSeconds": 1}}))
     wait_condition(kube, namespace, "EventSubscription", "readers", reason="Running")
     return topic
@@ -100,6 +101,13 @@ def test_rewind_to_a_timestamp_reprocesses_exactly_the_messages_since(
     reasons = event_reasons(kube, namespace, "since-cut")
     assert reasons.count("OffsetsMoved") == 1
     assert {"Planned", "Paused", "Resumed", "CaughtUp"} <= set(reasons)
+    # Rolling back is one field: a replay to the snapshot the first one took.
+    create(kube, namespace, resource("EventReplay", "undo", {
+        "subscriptionRef": {"name": "readers"}, "from": {"snapshotOf": "since-cut"}}))
+    undo = wait_condition(kube, namespace, "EventReplay", "undo", type_="Succeeded",
+                          reason="CaughtUp", timeout=90)
+    snapshot = {(o["topic"], o["partition"]): o["offset"] for o in status["snapshot"]}
+    assert {(m["topic"], m["partition"]): m["newOffset"] for m in undo["status"]["plan"]} == snapshot
 
 
 def test_dry_run_plans_and_moves_nothing(kube: Kube, namespace: str, stack_info: StackInfo) -> None:
@@ -205,3 +213,52 @@ def test_operator_killed_after_the_pause_and_after_the_move_completes_once(
     counts = Counter(runner.processed())
     assert {record for record, n in counts.items() if n > 1} == produced
     assert event_reasons(kube, namespace, "crashy").count("OffsetsMoved") == 1
+
+
+def test_job_mode_processes_exactly_the_bounded_range_while_the_subscription_runs(
+        kube: Kube, namespace: str, stack_info: StackInfo, kafka_admin: Any,
+        tmp_path: Path) -> None:
+    template = {"metadata": {"annotations": {"localstack.eventsub.io/run-until-exit": "true"}},
+                **TEMPLATE}
+    topic = _setup(kube, namespace, stack_info, replicas=2, template=template)
+    with ConsumerRunner(kube, namespace, "readers", tmp_path / "live") as live, \
+            ConsumerRunner(kube, namespace, "", tmp_path / "job",
+                           selector="eventsub.io/replay=bounded") as job:
+        eventually(lambda: len(live.processes) == 2, timeout=60, what="2 live consumers")
+        first = _produce(stack_info, topic, 30)
+        eventually(lambda: set(live.processed()) >= first, timeout=60, what="live consumed")
+        eventually(lambda: (get(kube, namespace, "EventSubscription", "readers").get("status")
+                            or {}).get("totalLag") == 0, timeout=30, what="committed")
+        create(kube, namespace, resource("EventReplay", "bounded", {
+            "subscriptionRef": {"name": "readers"}, "from": {"earliest": True}, "mode": "Job"}))
+        eventually(lambda: (get(kube, namespace, "EventReplay", "bounded").get("status") or {})
+                   .get("step") == "JobStarted", timeout=60, what="Job started")
+        later = _produce(stack_info, topic, 5)  # after the end was taken: not the Job's
+        body = wait_condition(kube, namespace, "EventReplay", "bounded", type_="Succeeded",
+                              reason="Completed", timeout=120)
+        eventually(lambda: set(live.processed()) >= first | later, timeout=60,
+                   what="the subscription kept consuming")
+        assert _replicas(kube, namespace) == 2
+    assert sorted(job.processed()) == sorted(first)  # the range, each message once
+    assert body["status"]["remainingLag"] == 0 and body["status"]["messagesToReplay"] == 120
+    group = body["status"]["jobConsumerGroup"]
+    described = kafka_admin.describe_consumer_groups([group])[group].result(10)
+    assert str(described.state).endswith("DEAD")  # removed after the Job
+    assert kube.batch.read_namespaced_job("bounded-replay", namespace).status.succeeded == 1
+
+
+def test_a_second_replay_of_the_subscription_waits_for_the_first(
+        kube: Kube, namespace: str, stack_info: StackInfo) -> None:
+    topic = _setup(kube, namespace, stack_info, replicas=1)
+    _produce(stack_info, topic, 5)
+    for name in ("first", "second"):
+        create(kube, namespace, resource("EventReplay", name, {
+            "subscriptionRef": {"name": "readers"}, "from": {"earliest": True},
+            "emptyGroupTimeoutSeconds": 60}))
+    wait_condition(kube, namespace, "EventReplay", "second", type_="Succeeded", status="Unknown",
+                   reason="WaitingForReplay", timeout=30)
+    for name in ("first", "second"):
+        wait_condition(kube, namespace, "EventReplay", name, type_="Succeeded", reason="CaughtUp",
+                       timeout=120)
+        assert event_reasons(kube, namespace, name).count("Paused") == 1
+    assert _replicas(kube, namespace) == 1

@@ -8,6 +8,10 @@ restart of the operator and no step is done twice.
   Restored -> Done       the consumers caught up with where they were
 Any step can end in Failed with a reason; nothing moves after a failure, and a paused
 subscription gets its replicas back. A dry run stops after planning.
+
+Job mode leaves the subscription alone: (none) -> Planned -> JobStarted (the Job's own group
+committed at the start offsets, the Job created) -> Done when the Job completed, its group then
+removed unless keepJobGroup.
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.replay import EventReplaySpec
+from eventsub.api.subscription import EventSubscriptionSpec
+from eventsub.core.deployment import SubscriptionRef
+from eventsub.core.job import job_group, job_name, render_job
 from eventsub.core.replay import Move, PartitionState, Plan, Refusal, plan_replay, remaining
 from eventsub.kafka.admin import ClusterAdmin
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.lag import collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
+from eventsub.kube.jobs import create_job, job_outcome
 from eventsub.kube.objects import ObjectRef, post_event
 from eventsub.reconcilers import subscriptions as subs
 from eventsub.reconcilers.cache import Body, ObjectCache
@@ -115,11 +124,13 @@ class ReplayReconciler:
         if entry is None:
             problem = self.connections.problem(connection)
             raise Wait(problem.reason, problem.message)
-        if spec.mode != "Rewind":
-            await self._fail(ref, body, "NotSupported",
-                             "mode Job is not available yet: use mode Rewind")
-            return
         step = status.get("step")
+        if spec.mode == "Job" and step is not None:
+            if step == "Planned":
+                await self._start_job(ref, body, spec, entry.admin, subscription, topics)
+            elif step == "JobStarted":
+                await self._job_progress(key, ref, body, spec, entry.admin)
+            return
         if step is None:
             await self._plan(key, ref, body, spec, entry.admin, sub_key, group, topics)
         elif step == "Planned":
@@ -133,7 +144,7 @@ class ReplayReconciler:
 
     async def _plan(self, key: str, ref: ObjectRef, body: Body, spec: EventReplaySpec,
                     admin: ClusterAdmin, sub_key: str, group: str, topics: list[str]) -> None:
-        other = self._running_before(key, body, sub_key)
+        other = self._running_before(key, body, sub_key) if spec.mode == "Rewind" else None
         if other is not None:
             raise Wait("WaitingForReplay", f"EventReplay {other} of the same subscription runs first")
         read = (await collect(admin, {group: topics}))[group]
@@ -154,26 +165,36 @@ class ReplayReconciler:
                         for o in (earlier.get("status") or {}).get("snapshot", [])}
         partitions = [PartitionState(o.topic, o.partition, o.log_start, o.log_end, o.committed,
                                      at.get((o.topic, o.partition))) for o in read.offsets]
+        job_mode = spec.mode == "Job"
+        end_ms = _ms(spec.to.timestamp) if spec.to is not None and spec.to.timestamp else None
+        ends = None
+        if end_ms is not None and end_ms <= now_ms:
+            ends = await admin.offsets_for_time([(p.topic, p.partition) for p in partitions], end_ms)
         result = plan_replay(origin, partitions, now_ms=now_ms, origin_ms=origin_ms,
-                             job_mode=False, snapshot=snapshot, scope=spec.scope)
+                             job_mode=job_mode, end_ms=end_ms, ends_at_timestamp=ends,
+                             snapshot=snapshot, scope=spec.scope)
         if isinstance(result, Refusal):
             await self._fail(ref, body, result.reason, result.message)
             return
         facts = self._plan_facts(result, read.offsets, origin_ms)
+        if job_mode:
+            facts["jobConsumerGroup"] = job_group(group, ref.name)
         if spec.dry_run:
             facts["completionTime"] = now_rfc3339()
             await self._write(ref, body, {**facts, "step": "Done"}, True, "DryRun",
                               f"dry run: {result.messages} message(s) would be re-processed")
             return
+        then = "starting the Job" if job_mode else "pausing the subscription"
         await self._write(ref, body, {**facts, "step": "Planned"}, None, "Planned",
-                          f"{result.messages} message(s) to re-process; pausing the subscription")
+                          f"{result.messages} message(s) to re-process; {then}")
         await post_event(ref, "Normal", "Planned", f"{len(result.moves)} partition(s), "
                                                    f"{result.messages} message(s) to re-process")
 
     def _plan_facts(self, plan: Plan, offsets: Any, origin_ms: int | None) -> dict[str, Any]:
         facts: dict[str, Any] = {
             "plan": [{"topic": m.topic, "partition": m.partition, "currentOffset": m.current,
-                      "newOffset": m.new, "messages": m.messages} for m in plan.moves],
+                      "newOffset": m.new, "messages": m.messages,
+                      **({"endOffset": m.end} if m.end is not None else {})} for m in plan.moves],
             "snapshot": [{"topic": o.topic, "partition": o.partition, "offset": o.committed}
                          for o in offsets if o.committed is not None],
             "messagesToReplay": plan.messages, "startTime": now_rfc3339()}
@@ -189,7 +210,7 @@ class ReplayReconciler:
             spec, status = other.get("spec") or {}, other.get("status") or {}
             if other_key == key or other["metadata"]["namespace"] != namespace or \
                     spec.get("subscriptionRef", {}).get("name") != name or \
-                    status.get("step") in FINAL or spec.get("dryRun"):
+                    status.get("step") in FINAL or spec.get("dryRun") or spec.get("mode") == "Job":
                 continue
             if (other["metadata"].get("creationTimestamp", ""), other_key) < mine:
                 return other_key
@@ -262,7 +283,7 @@ class ReplayReconciler:
                        group: str, deployment: str) -> None:
         status = body.get("status") or {}
         moves = _moves(status)
-        committed = await admin.committed_offsets(group, [(m.topic, m.partition) for m in moves])
+        committed = await _committed(admin, group, moves)
         wrong = [m for m in moves if committed.get((m.topic, m.partition)) != m.new]
         if wrong:
             await self._resume(ref, sub_key, deployment, status)
@@ -288,7 +309,7 @@ class ReplayReconciler:
                         group: str) -> None:
         status = body.get("status") or {}
         moves = _moves(status)
-        committed = await admin.committed_offsets(group, [(m.topic, m.partition) for m in moves])
+        committed = await _committed(admin, group, moves)
         left = remaining(moves, committed, job_mode=False)
         if left > 0:
             await self._write(ref, body, {"remainingLag": left}, True, "Replaying",
@@ -300,6 +321,54 @@ class ReplayReconciler:
                           "the consumers re-processed the replayed range and caught up")
         await post_event(ref, "Normal", "CaughtUp", "replay complete")
 
+    async def _start_job(self, ref: ObjectRef, body: Body, spec: EventReplaySpec,
+                         admin: ClusterAdmin, subscription: Body, topics: list[str]) -> None:
+        status = body.get("status") or {}
+        group, name = status["jobConsumerGroup"], job_name(ref.name)
+        moves = _moves(status)
+        if await job_outcome(ref.namespace, name) is None:
+            # Start offsets first: the Job's consumer begins from its group's commits. Only
+            # while the Job does not exist, so a restart never rewinds a running Job.
+            await admin.alter_group_offsets(group, {(m.topic, m.partition): m.new for m in moves})
+            sub_spec = EventSubscriptionSpec.model_validate(subscription.get("spec") or {})
+            connection = self.cache.get(
+                "kafkaconnections", f"{ref.namespace}/{sub_spec.connection_ref.name}") or {}
+            manifest = render_job(
+                SubscriptionRef(ref.namespace, ref.name, ref.uid),
+                SubscriptionRef(ref.namespace, subscription["metadata"]["name"],
+                                subscription["metadata"]["uid"]),
+                sub_spec, KafkaConnectionSpec.model_validate(connection.get("spec") or {}),
+                topics, group, moves)
+            await create_job(manifest)
+            await post_event(ref, "Normal", "JobStarted",
+                             f"Job {name} re-processes {status.get('messagesToReplay', 0)} message(s) "
+                             f"as group {group}")
+        await self._write(ref, body, {"step": "JobStarted", "jobName": name}, None, "Replaying",
+                          f"Job {name} is re-processing the range; the subscription keeps running")
+
+    async def _job_progress(self, key: str, ref: ObjectRef, body: Body, spec: EventReplaySpec,
+                            admin: ClusterAdmin) -> None:
+        status = body.get("status") or {}
+        moves, group = _moves(status), status["jobConsumerGroup"]
+        outcome = await job_outcome(ref.namespace, status["jobName"])
+        committed = await _committed(admin, group, moves)
+        left = remaining(moves, committed, job_mode=True)
+        if outcome == "Failed" or outcome is None:
+            await self._fail(ref, body, "JobFailed", f"Job {status['jobName']} "
+                             f"{'failed' if outcome else 'is gone'}; {left} message(s) were left")
+            return
+        if outcome != "Complete":
+            await self._write(ref, body, {"remainingLag": left}, None, "Replaying",
+                              f"{left} message(s) of the range left to process")
+            self.queue.add(key, 2.0)
+            return
+        if not spec.keep_job_group:
+            await admin.delete_group(group)
+        await self._write(ref, body, {"step": "Done", "remainingLag": left,
+                                      "completionTime": now_rfc3339()}, True, "Completed",
+                          f"Job {status['jobName']} re-processed the range")
+        await post_event(ref, "Normal", "Completed", "bounded replay complete")
+
     async def _fail(self, ref: ObjectRef, body: Body, reason: str, message: str) -> None:
         await self._write(ref, body, {"step": "Failed", "completionTime": now_rfc3339()}, False,
                           reason, message)
@@ -310,3 +379,14 @@ class ReplayReconciler:
         status = with_condition(body, facts, type_="Succeeded", ok=ok, reason=reason,
                                 message=message)
         await write_status(ref, body, status)
+
+
+async def _committed(admin: ClusterAdmin, group: str,
+                     moves: list[Move]) -> dict[tuple[str, int], int | None]:
+    """The group's committed offsets on the replayed partitions, asked only once its coordinator
+    answers DescribeGroups (librdkafka crashes on an OffsetFetch answered with a coordinator
+    error)."""
+    info = (await admin.describe_groups([group])).get(group)
+    if isinstance(info, KafkaRequestError):
+        raise info
+    return await admin.committed_offsets(group, [(m.topic, m.partition) for m in moves])

@@ -1,0 +1,35 @@
+"""The Jobs of bounded replays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from eventsub.kube.client import api_client, call
+
+
+async def create_job(manifest: dict[str, Any]) -> None:
+    """Creates the Job; one that exists already (a restart after creating it) is fine."""
+    batch = client.BatchV1Api(api_client())
+    try:
+        await call(batch.create_namespaced_job, manifest["metadata"]["namespace"], manifest)
+    except ApiException as error:
+        if error.status != 409:
+            raise
+
+
+async def job_outcome(namespace: str, name: str) -> str | None:
+    """"Complete", "Failed", "Running", or None when the Job does not exist."""
+    batch = client.BatchV1Api(api_client())
+    try:
+        job = await call(batch.read_namespaced_job_status, name, namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    for condition in (job.status.conditions if job.status else None) or []:
+        if condition.status == "True" and condition.type in ("Complete", "Failed"):
+            return str(condition.type)
+    return "Running"
