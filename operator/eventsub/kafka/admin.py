@@ -120,12 +120,20 @@ class ClusterAdmin:
         return results
 
     async def describe_cluster(self) -> ClusterInfo:
-        self.calls["describe cluster"] += 1
-        result = await self._await(
-            self._client.describe_cluster(request_timeout=self.request_timeout), "describe cluster")
-        controller = result.controller.id if result.controller is not None else None
-        return ClusterInfo(cluster_id=result.cluster_id, broker_count=len(result.nodes),
-                           controller_id=controller)
+        """Broker count, cluster id and controller from a plain metadata request.
+
+        Deliberately not DescribeCluster: librdkafka's admin requests that wait for a controller
+        or coordinator can abort the process (rd_kafka_enq_once refcount assertion, 2.16) when
+        they time out against a cluster that is down, and the probe is what runs during outages.
+        """
+        self.calls["metadata"] += 1
+        try:
+            metadata = await asyncio.to_thread(self._client.list_topics,
+                                               timeout=self.request_timeout)
+        except KafkaException as error:
+            raise self._explain(error, "metadata") from None
+        return ClusterInfo(cluster_id=str(metadata.cluster_id), broker_count=len(metadata.brokers),
+                           controller_id=metadata.controller_id)
 
     async def describe_topics(self, names: Iterable[str]) -> dict[str, ObservedTopic | None]:
         """Observed state per topic; None for a topic that does not exist."""

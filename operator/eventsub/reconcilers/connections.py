@@ -74,10 +74,11 @@ class ConnectionReconciler:
                                  f"KafkaConnection {key}: {message}")
 
     def mark_unavailable(self, key: str, error: KafkaRequestError) -> None:
-        """A resource saw the cluster fail: stop sending it work until a probe succeeds."""
+        """A resource saw the cluster fail: stop sending it work until a probe succeeds (the
+        probe then starts a fresh client)."""
         if self._available.get(key):
             self._set(key, False, ConnectionProblem(error.reason, error.message))
-            self.queue.add(key)
+            self.queue.add(key, 1.0)
 
     def _set(self, key: str, available: bool, problem: ConnectionProblem | None) -> None:
         changed = self._available.get(key) != available

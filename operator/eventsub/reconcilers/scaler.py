@@ -17,6 +17,7 @@ from eventsub.core.conditions import set_condition
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import History, Observation, observe
 from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide
+from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
 from eventsub.kube.objects import ObjectRef, post_event
@@ -58,8 +59,8 @@ class Scaler:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.cache, self.connections, self.clock = cache, connections, clock
         self.targets: dict[str, Target] = {}
-        self._failed_cycles: dict[str, int] = defaultdict(int)
         self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
+        self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
         # Why a subscription must not be scaled now (a replay has paused it), or None.
         self.held: Callable[[str], str | None] = lambda key: None
 
@@ -137,21 +138,23 @@ class Scaler:
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
 
     def _heal(self, connection: str, reads: dict[str, GroupRead]) -> None:
-        """Every lag read of a cycle failed on a connection that probes fine: a new client.
+        """Every lag read of a cycle failed: no more requests to that cluster until its probe
+        succeeds again, which then also gives it a fresh client.
 
         librdkafka's admin client can stay stuck on a group coordinator it looked up while the
         coordinator was not ready (a fresh cluster creating __consumer_offsets, a restarted
-        broker): its OffsetFetch and DescribeGroups then time out forever. A new client looks
-        the coordinator up again."""
-        if reads and all(r.error is not None for r in reads.values()):
-            self._failed_cycles[connection] += 1
-            if self._failed_cycles[connection] >= 1:
-                logger.warning("lag reads on %s keep failing; reconnecting its admin client",
-                               connection)
-                self.connections.registry.rebuild(connection)
-                self._failed_cycles[connection] = 0
-        else:
-            self._failed_cycles[connection] = 0
+        broker), and its coordinator requests can abort the process when they time out against
+        a cluster that is down: both are avoided by stopping and reconnecting."""
+        if not reads or any(r.error is None for r in reads.values()):
+            return
+        errors = [r.error or "" for r in reads.values()]
+        if all(e.startswith("KafkaUnavailable") for e in errors):
+            logger.warning("lag reads on %s failed; waiting for the connection probe", connection)
+            self.connections.mark_unavailable(connection, KafkaUnavailable(errors[0]))
+        elif self.clock() - self._rebuilt.get(connection, -1e9) > 60:
+            logger.warning("lag reads on %s keep failing; reconnecting its admin client", connection)
+            self.connections.registry.rebuild(connection)
+            self._rebuilt[connection] = self.clock()
 
     async def _step(self, target: Target, read: GroupRead, now: float) -> None:
         if self.held(target.key) is not None:
