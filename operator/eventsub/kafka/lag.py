@@ -1,9 +1,10 @@
 """The lag collector: one cycle reads the lag of every subscription on one cluster.
 
 Per cycle: one metadata request for the partitions of all subscribed topics, one ListOffsets
-request per leader broker for log-start and one for log-end offsets of all of them, one
-DescribeGroups per coordinator for all groups, then the committed offsets of the groups that
-described fine (one OffsetFetch per group, as confluent-kafka takes one group per call),
+request per leader broker for log-start and one for log-end offsets of all of them, then (only
+if those answered) one DescribeGroups per coordinator for all groups, then the committed
+offsets of the groups that described fine (one OffsetFetch per group, as confluent-kafka takes
+one group per call),
 issued concurrently.
 """
 
@@ -35,9 +36,12 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
         counts = await admin.partition_counts(topics)
         partitions = {t: [(t, p) for p in range(c)] for t, c in counts.items() if isinstance(c, int)}
         every = [tp for tps in partitions.values() for tp in tps]
-        starts, ends, described = await asyncio.gather(
-            admin.log_offsets(every, earliest=True), admin.log_offsets(every, earliest=False),
-            admin.describe_groups(groups))
+        starts, ends = await asyncio.gather(admin.log_offsets(every, earliest=True),
+                                            admin.log_offsets(every, earliest=False))
+        # Group-coordinator requests only after the cluster answered the others: librdkafka
+        # (2.16) aborts the process when one of them timed out against a broker that is down
+        # and the broker comes back.
+        described = await admin.describe_groups(groups)
     except KafkaRequestError as error:
         return {g: GroupRead(error=f"{error.reason}: {error.message}") for g in groups}
     missing = {t: c.message for t, c in counts.items() if isinstance(c, KafkaRequestError)}

@@ -28,7 +28,7 @@ from eventsub.api.subscription import EventSubscriptionSpec
 from eventsub.core.deployment import SubscriptionRef
 from eventsub.core.job import job_group, job_name, render_job
 from eventsub.core.replay import Move, PartitionState, Plan, Refusal, plan_replay, remaining
-from eventsub.kafka.admin import ClusterAdmin
+from eventsub.kafka.admin import ClusterAdmin, GroupInfo
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.lag import collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
@@ -236,10 +236,7 @@ class ReplayReconciler:
     async def _move(self, ref: ObjectRef, body: Body, spec: EventReplaySpec, admin: ClusterAdmin,
                     sub_key: str, group: str, deployment: str) -> None:
         status = body.get("status") or {}
-        info = (await admin.describe_groups([group])).get(group)
-        if isinstance(info, KafkaRequestError):
-            raise info
-        assert info is not None
+        info = await _describe(admin, group)
         if info.state not in ("Empty", "Dead") or info.members:
             waited = (_ms(now_rfc3339()) - _ms(status["pauseTime"])) / 1000
             if waited <= spec.empty_group_timeout_seconds:
@@ -386,7 +383,17 @@ async def _committed(admin: ClusterAdmin, group: str,
     """The group's committed offsets on the replayed partitions, asked only once its coordinator
     answers DescribeGroups (librdkafka crashes on an OffsetFetch answered with a coordinator
     error)."""
+    await _describe(admin, group)
+    return await admin.committed_offsets(group, [(m.topic, m.partition) for m in moves])
+
+
+async def _describe(admin: ClusterAdmin, group: str) -> GroupInfo:
+    """The group's state, asked only once the cluster answered a metadata request: librdkafka
+    (2.16) aborts the process when a group-coordinator request timed out against a broker that
+    is down and the broker comes back."""
+    await admin.describe_cluster()
     info = (await admin.describe_groups([group])).get(group)
     if isinstance(info, KafkaRequestError):
         raise info
-    return await admin.committed_offsets(group, [(m.topic, m.partition) for m in moves])
+    assert info is not None
+    return info

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from kubernetes.client.exceptions import ApiException
+
 from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.reconcilers import connections, replays, subscriptions, topics
@@ -110,6 +112,12 @@ class Runtime:
                 await reconcile(keys)
             except asyncio.CancelledError:
                 raise
+            except ApiException as error:
+                # The API server refused or failed (e.g. a namespace being deleted): retry later.
+                logger.warning("%s: Kubernetes API error %s %s; retrying %d object(s)", name,
+                               error.status, error.reason, len(keys))
+                for key in keys:
+                    queue.retry(key)
             except Exception:
                 # A bug must not stop the operator: log it, retry these keys with backoff.
                 logger.exception("%s: reconcile of %d object(s) failed", name, len(keys))

@@ -3,10 +3,12 @@ and hand it to the scaler."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from eventsub.api.connection import KafkaConnectionSpec
@@ -103,7 +105,11 @@ class SubscriptionReconciler:
             replicas = 0  # a replay paused it: re-applying must not wake the consumers
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
                                      topics, group, replicas)
-        applied = await apply_deployment(manifest)
+        try:
+            applied = await apply_deployment(manifest)
+        except ApiException as error:
+            message = _api_message(error)
+            raise SubscriptionProblem("DeploymentNotApplied", message, retry=True) from None
         current = int((applied.get("spec") or {}).get("replicas") or 0)
         self.scaler.register(Target(
             key=key, ref=ref, deployment=deployment_name(name), group=group, topics=tuple(topics),
@@ -160,3 +166,10 @@ class SubscriptionReconciler:
             await post_event(ref, "Normal", "DeploymentApplied", message)
         await announce_transition(ref, body, status)
         await write_status(ref, body, status)
+
+
+def _api_message(error: ApiException) -> str:
+    try:
+        return str(json.loads(error.body or "{}").get("message") or error.reason)
+    except ValueError:
+        return f"HTTP {error.status} {error.reason}"
