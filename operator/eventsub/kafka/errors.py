@@ -55,12 +55,12 @@ def from_exception(error: BaseException, what: str) -> KafkaRequestError:
     if isinstance(error, KafkaRequestError):
         return error
     if isinstance(error, TimeoutError):
-        return KafkaUnavailable(f"{what}: no answer from Kafka in time")
+        return KafkaUnavailable(f"Kafka did not answer in time ({what})")
     kafka_error = error.args[0] if isinstance(error, KafkaException) and error.args else None
     if not isinstance(kafka_error, KafkaError):
         return KafkaRequestError("KafkaError", f"{what}: {type(error).__name__}: {error}")
     code = kafka_error.code()
     if code in _UNAVAILABLE:
-        return KafkaUnavailable(f"{what}: {kafka_error.str()}")
+        return KafkaUnavailable(f"Kafka unreachable or not answering ({what}: {kafka_error.str()})")
     reason = _REASONS.get(code, "KafkaError")
     return KafkaRequestError(reason, f"{what}: {kafka_error.str()}")

@@ -34,6 +34,9 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
     topics = sorted({t for ts in groups.values() for t in ts})
     try:
         counts = await admin.partition_counts(topics)
+        for count in counts.values():
+            if isinstance(count, KafkaUnavailable):
+                raise count  # no group requests to a cluster that is not answering (see below)
         partitions = {t: [(t, p) for p in range(c)] for t, c in counts.items() if isinstance(c, int)}
         every = [tp for tps in partitions.values() for tp in tps]
         starts, ends = await asyncio.gather(admin.log_offsets(every, earliest=True),
