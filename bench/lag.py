@@ -241,8 +241,12 @@ def main() -> int:
                   f" without its {jvm:.2f} s JVM start: {max(cgc - jvm, 0) / ours:.1f}x)")
             print(f"  naive per-subscription clients     {naive:8.3f} s   {naive_requests} requests "
                   f"({naive / ours:.1f}x eventsub)")
-            print(f"  lag values equal ConsumerGroupCommand's: {equal} "
-                  f"({len(our_lags)} partitions compared)", flush=True)
+            differ = sorted(k for k in set(our_lags) | set(cgc_lags)
+                            if our_lags.get(k) != cgc_lags.get(k))
+            print(f"  lag values equal ConsumerGroupCommand's: {equal} ({len(our_lags)} partitions "
+                  f"by eventsub, {len(cgc_lags)} by ConsumerGroupCommand, {len(differ)} differ"
+                  + (f", e.g. {differ[0]}: {our_lags.get(differ[0])} vs {cgc_lags.get(differ[0])}"
+                     if differ else "") + ")", flush=True)
             if args.cycle_only:
                 return 0 if equal else 1
             with operator_process(info):
