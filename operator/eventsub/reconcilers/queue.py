@@ -48,6 +48,10 @@ class WorkQueue:
         """Resets the backoff of key after a success."""
         self._failures.pop(key, None)
 
+    def busy(self, key: str) -> bool:
+        """True while a worker is processing key."""
+        return key in self._processing
+
     def failures(self, key: str) -> int:
         return self._failures.get(key, 0)
 

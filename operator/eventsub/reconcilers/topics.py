@@ -293,6 +293,12 @@ class TopicReconciler:
         spec = EventTopicSpec.model_validate(body.get("spec") or {})
         name, ref = topic_name(body, spec), ObjectRef.of(body, PLURAL)
         connection = connection_key(body, spec)
+        # A pass that began before the deletion could still create the topic after we delete
+        # it: wait for it to end (new passes skip resources being deleted).
+        for _ in range(300):
+            if not self.queue.busy(f"{ref.namespace}/{ref.name}"):
+                break
+            await asyncio.sleep(0.1)
         item = Item(f"{ref.namespace}/{ref.name}", body, spec, desired_topic(body, spec))
         entry = self.connections.available(connection)
         holder = self._owner(item, entry.cluster_id if entry else None, self._claims())
