@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from operator_process import OperatorProcess
 from support import unique
 
 STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace", "operator", "crds"}
+NAMESPACE_PREFIX = "t"  # the session operator watches "t-*"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,15 +63,23 @@ def kube(stack_info: StackInfo) -> Kube:
                 custom=client.CustomObjectsApi(api))
 
 
-@pytest.fixture
-def namespace(kube: Kube) -> Iterator[str]:
-    """A fresh namespace per test, deleted afterwards (tests on a reused stack never collide)."""
-    name = unique("t")
-    kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+@contextlib.contextmanager
+def fresh_namespace(kube: Kube, prefix: str, labels: dict[str, str] | None = None) -> Iterator[str]:
+    """A namespace of its own, deleted afterwards (tests on a reused stack never collide)."""
+    name = unique(prefix)
+    kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name,
+                                                                               labels=labels)))
     try:
         yield name
     finally:
         kube.core.delete_namespace(name)
+
+
+@pytest.fixture
+def namespace(kube: Kube) -> Iterator[str]:
+    """A fresh namespace per test, watched by the session's operator (its names start "t-")."""
+    with fresh_namespace(kube, NAMESPACE_PREFIX) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +90,12 @@ def crds(stack_info: StackInfo) -> StackInfo:
 
 @pytest.fixture(scope="session")
 def operator(crds: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    """One operator for the session, as a real process; its log is checked for leaks."""
-    process = OperatorProcess(crds, tmp_path_factory.mktemp("operator") / "operator.log")
+    """One operator for the session, as a real process; its log is checked for leaks.
+
+    It watches the namespaces of the `namespace` fixture only, so tests that run operators of
+    their own (leader election, the chart's RBAC) use other namespaces and are not disturbed."""
+    process = OperatorProcess(crds, tmp_path_factory.mktemp("operator") / "operator.log",
+                              {"EVENTSUB_NAMESPACES": f"{NAMESPACE_PREFIX}-*"})
     try:
         yield process
     finally:

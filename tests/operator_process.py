@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
+from typing import Any
 
 from localstack import StackInfo
 from support import eventually
 
 REPO = Path(__file__).resolve().parents[1]
+LEADER_LINE = "became the leader"
 
 # Short intervals so tests see resyncs, probes and deadlines in seconds, not minutes.
 TEST_SETTINGS = {
@@ -25,20 +30,44 @@ TEST_SETTINGS = {
 
 
 class OperatorProcess:
-    def __init__(self, info: StackInfo, log_path: Path, extra_env: dict[str, str] | None = None):
+    """lease: the leader-election Lease to campaign on (in namespace default). None: a fresh one
+    per start, so a restarted process leads at once instead of waiting out its predecessor's."""
+
+    def __init__(self, info: StackInfo, log_path: Path, extra_env: dict[str, str] | None = None,
+                 lease: str | None = None, expect_leader: bool = True):
         self.log_path = log_path
         self.metrics_port = _free_port()
+        self.lease = lease
         self._env = {**os.environ, "KUBECONFIG": info.kubeconfig, **TEST_SETTINGS,
-                     "EVENTSUB_METRICS_PORT": str(self.metrics_port), **(extra_env or {})}
+                     "EVENTSUB_METRICS_HOST": "127.0.0.1", "EVENTSUB_METRICS_PORT": str(self.metrics_port),
+                     "EVENTSUB_LEASE_NAMESPACE": "default", **(extra_env or {})}
         self._log = open(log_path, "ab")  # noqa: SIM115 — kept open for the process's lifetime
-        self.start()
+        self.start(expect_leader)
 
-    def start(self) -> None:
-        ready_lines = self.log().count(" ready\n")
+    def start(self, expect_leader: bool = True) -> None:
+        log = self.log()
+        ready_lines, leader_lines = log.count(" ready\n"), log.count(LEADER_LINE)
+        lease = self.lease or f"eventsub-test-{uuid.uuid4().hex[:8]}"
         self.process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO,
-                                        env=self._env, stdout=self._log, stderr=subprocess.STDOUT)
+                                        env={**self._env, "EVENTSUB_LEASE_NAME": lease},
+                                        stdout=self._log, stderr=subprocess.STDOUT)
         eventually(lambda: self.log().count(" ready\n") > ready_lines, timeout=60,
                    what="operator ready")
+        if expect_leader:
+            eventually(lambda: self.log().count(LEADER_LINE) > leader_lines, timeout=60,
+                       what="operator leading")
+
+    def leading(self) -> bool:
+        """What the process's own /readyz says about its leadership."""
+        return bool(self.probe("/readyz")[1].get("leader"))
+
+    def probe(self, path: str) -> tuple[int, dict[str, Any]]:
+        """GET one of the JSON endpoints: (HTTP status, body)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
 
     def kill(self) -> None:
         """SIGKILL: the operator gets no chance to finish what it was doing."""

@@ -46,6 +46,7 @@ def main() -> None:
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
             ready_flag=ready,
+            memo=kopf.Memo(ready_flag=ready),
         )
     finally:
         stopped.set()

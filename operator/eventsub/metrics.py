@@ -1,15 +1,22 @@
-"""Prometheus metrics of the operator, served on EVENTSUB_METRICS_PORT when set."""
+"""Prometheus metrics of the operator, served at /metrics on EVENTSUB_METRICS_PORT when set."""
 
 from __future__ import annotations
 
 import contextlib
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Info
 
-RECONCILES = Counter("eventsub_reconcile_total", "Reconcile passes per kind and outcome",
-                     ["kind", "outcome"])
+from eventsub import __version__
+
+BUILD_INFO = Info("eventsub_build", "The running operator's version")
+BUILD_INFO.info({"version": __version__})
+LEADER = Gauge("eventsub_leader", "1 while this replica holds the leader Lease and acts")
+RECONCILES = Counter("eventsub_reconcile_total",
+                     "Objects reconciled per kind and outcome (error: an API error or a bug; "
+                     "retried with backoff)", ["kind", "outcome"])
 RECONCILE_SECONDS = Histogram("eventsub_reconcile_duration_seconds",
-                              "Duration of one reconcile pass per kind", ["kind"])
+                              "Duration of one reconcile call per kind (topics: one batched pass)",
+                              ["kind"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 SUBSCRIPTION_REPLICAS = Gauge("eventsub_subscription_replicas",
                               "Replicas of the subscription's consumer Deployment",
                               ["namespace", "subscription"])

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventsub.api.subscription import ScalingPolicy
-from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide
+from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
 
 
 def policy(**overrides: Any) -> ScalingPolicy:
@@ -168,3 +168,25 @@ def test_partition_cap_uses_the_ceiling(partitions: int, threshold: int, total: 
     p = policy(maxReplicas=1000, lagThreshold=threshold)
     expected = min(-(-total // threshold), partitions)
     assert once(p, max(1, expected), lag(total, partitions)).desired == max(1, expected)
+
+
+def test_a_resumed_group_keeps_its_replicas_through_the_window_and_the_cooldown() -> None:
+    # A new leader (or a restarted operator) first sees 4 replicas and no lag: without memory it
+    # would scale to zero at once; resumed, it waits as the previous process would have.
+    p = policy(minReplicas=0, cooldownSeconds=300, scaleDownStabilizationSeconds=120)
+    memory = resumed_memory(4, now=1000.0)
+    first = decide(p, 4, lag(0), memory, now=1001.0)
+    assert first.replicas == 4 and "stabilization window" in first.reason
+    after_window = decide(p, 4, lag(0), first.memory, now=1122.0)
+    assert after_window.replicas == 1 and "cooling down" in after_window.reason
+    after_cooldown = decide(p, 1, lag(0), after_window.memory, now=1301.0)
+    assert after_cooldown.replicas == 0
+
+
+def test_a_resumed_group_still_scales_up_at_once() -> None:
+    assert decide(policy(maxReplicas=50), 2, lag(80), resumed_memory(2, 1000.0), 1001.0).replicas == 8
+
+
+def test_a_group_resumed_at_zero_starts_with_an_empty_memory() -> None:
+    assert resumed_memory(0, 1000.0) == ScalerMemory()
+    assert decide(policy(minReplicas=0), 0, lag(0), resumed_memory(0, 1000.0), 1001.0).replicas == 0

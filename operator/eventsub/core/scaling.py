@@ -39,6 +39,16 @@ class ScalerMemory:
     last_active: float | None = None  # last time lag exceeded the activation threshold
 
 
+def resumed_memory(current: int, now: float) -> ScalerMemory:
+    """The memory for a group first served with `current` replicas already running (after an
+    operator restart, or by a new leader): as if `current` had just been recommended and the
+    group had just been active. The down window and the cooldown then run their whole length
+    before replicas go, as they would have in the previous process; scaling up is not delayed."""
+    if current <= 0:
+        return ScalerMemory()
+    return ScalerMemory(recommendations=((now, current),), last_active=now)
+
+
 @dataclass(frozen=True)
 class Decision:
     replicas: int  # what the Deployment should have now

@@ -2,39 +2,100 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
 import kopf
-import prometheus_client
 
+from eventsub import __version__
 from eventsub.config import OperatorConfig
+from eventsub.core.leadership import Timing
+from eventsub.endpoints import Endpoints
 from eventsub.handlers import resources as _resources  # noqa: F401  (registers handlers)
+from eventsub.kube.leases import LeaseStore
+from eventsub.reconcilers.leadership import LeaderElector
 from eventsub.reconcilers.runtime import Runtime
+
+logger = logging.getLogger("eventsub")
 
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    # kopf's bookkeeping goes to annotations under eventsub.io: our status schema is strict and
-    # would prune a status.kopf field.
+    # Our status schema is strict and would prune a status.kopf field; kopf's bookkeeping (if it
+    # ever needs any: the handlers are watch-only) goes to annotations under eventsub.io.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="eventsub.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="eventsub.io", key="last-handled-configuration")
-    settings.persistence.finalizer = "eventsub.io/finalizer"
     # Only warnings and errors become Kubernetes Events; info-level chatter stays in the log.
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.batching.worker_limit = 200
     config = OperatorConfig.from_env()
-    if config.metrics_port:
-        prometheus_client.start_http_server(config.metrics_port)
     runtime = Runtime(config)
-    runtime.start()
     memo["runtime"] = runtime
+    elector = None
+    if config.leader_election:
+        elector = LeaderElector(LeaseStore(config.lease_namespace, config.lease_name),
+                                config.identity, Timing.for_lease(config.lease_duration_seconds))
+        memo["elector"] = elector
+        memo["campaign"] = asyncio.create_task(elector.run(runtime.start, _step_down(runtime)))
+    else:
+        runtime.start()
+    if config.metrics_port:
+        endpoints = Endpoints(config.metrics_host, config.metrics_port, alive=lambda: _alive(memo),
+                              ready=lambda: _ready(memo), about=lambda: _about(config, elector))
+        await endpoints.start()
+        memo["endpoints"] = endpoints
+
+
+def _step_down(runtime: Runtime) -> Any:
+    async def step_down() -> None:
+        # Stop every writer first; then leave at once, so nothing this process started can
+        # still act once another replica takes the lease. Kubernetes restarts the container,
+        # which comes back as a standby.
+        await runtime.stop()
+        logger.error("lost leadership: exiting so that a fresh process stands by")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(1)
+    return step_down
+
+
+def _alive(memo: kopf.Memo) -> str | None:
+    campaign: asyncio.Task[None] | None = memo.get("campaign")
+    if campaign is not None and campaign.done():
+        return "the leader election loop has stopped"
+    return None
+
+
+def _ready(memo: kopf.Memo) -> str | None:
+    # kopf sets the flag when its startup is complete and the watches begin; a standby is
+    # ready too: it serves metrics and takes over from its warm cache.
+    flag: threading.Event | None = memo.get("ready_flag")
+    if flag is not None and not flag.is_set():
+        return "starting"
+    return _alive(memo)
+
+
+def _about(config: OperatorConfig, elector: LeaderElector | None) -> dict[str, object]:
+    return {"version": __version__, "identity": config.identity,
+            "leader": elector.leading if elector is not None else True}
 
 
 @kopf.on.cleanup()
 async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime | None = memo.get("runtime")
+    campaign: asyncio.Task[None] | None = memo.get("campaign")
+    if campaign is not None:
+        campaign.cancel()
     if runtime is not None:
         await runtime.stop()
+    elector: LeaderElector | None = memo.get("elector")
+    if elector is not None:
+        await elector.release()
+    endpoints: Endpoints | None = memo.get("endpoints")
+    if endpoints is not None:
+        await endpoints.stop()

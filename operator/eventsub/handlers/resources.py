@@ -1,4 +1,8 @@
-"""kopf wiring: watch events of our resources feed the runtime's queues."""
+"""kopf wiring: watch events of our resources feed the runtime's cache and queues.
+
+Only watch-event handlers: kopf itself never writes to our objects (no finalizers, no
+annotations), so a standby replica is purely a reader and all writes belong to the leader.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from typing import Any
 import kopf
 
 from eventsub.api.base import GROUP, VERSION
-from eventsub.kafka.errors import KafkaRequestError
 from eventsub.reconcilers.runtime import Runtime
 
 
@@ -34,17 +37,3 @@ def subscription_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, "eventreplays")
 def replay_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("eventreplays", event.get("type"), dict(event["object"]))
-
-
-def _deletes_topic(spec: kopf.Spec, **_: Any) -> bool:
-    return spec.get("deletionPolicy") == "Delete"
-
-
-# Only Delete-policy topics carry a finalizer: deleting a Retain topic never waits on anything.
-@kopf.on.delete(GROUP, VERSION, "eventtopics", when=_deletes_topic)
-async def delete_topic(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    try:
-        outcome = await _runtime(memo).topics.delete(dict(body))
-    except KafkaRequestError as error:
-        raise kopf.TemporaryError(error.message, delay=10) from None
-    logger.info(outcome)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
 T = TypeVar("T")
 
@@ -37,3 +38,20 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     loop = asyncio.get_running_loop()
     kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
     return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))
+
+
+class Gone:
+    """The object a call named does not exist (HTTP 404)."""
+
+
+GONE = Gone()
+
+
+async def call_unless_gone(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | Gone:
+    """Like call, but an object that does not exist is GONE instead of an error."""
+    try:
+        return await call(fn, *args, **kwargs)
+    except ApiException as error:
+        if error.status == 404:
+            return GONE
+        raise

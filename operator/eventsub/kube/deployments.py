@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
-from eventsub.kube.client import api_client, call
+from eventsub.kube.client import Gone, api_client, call, call_unless_gone
 
 FIELD_MANAGER = "eventsub"
 
@@ -25,23 +24,15 @@ async def apply_deployment(manifest: dict[str, Any]) -> dict[str, Any]:
 async def deployment_replicas(namespace: str, name: str) -> int | None:
     """spec.replicas of the Deployment, or None when it does not exist."""
     apps = client.AppsV1Api(api_client())
-    try:
-        scale = await call(apps.read_namespaced_deployment_scale, name, namespace)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+    scale = await call_unless_gone(apps.read_namespaced_deployment_scale, name, namespace)
+    if isinstance(scale, Gone):
+        return None
     return int(scale.spec.replicas or 0) if scale.spec is not None else 0
 
 
 async def scale_deployment(namespace: str, name: str, replicas: int) -> bool:
     """Sets spec.replicas through the scale subresource; False if the Deployment is gone."""
     apps = client.AppsV1Api(api_client())
-    try:
-        await call(apps.patch_namespaced_deployment_scale, name, namespace,
-                   {"spec": {"replicas": replicas}}, field_manager=FIELD_MANAGER)
-    except ApiException as error:
-        if error.status == 404:
-            return False
-        raise
-    return True
+    outcome = await call_unless_gone(apps.patch_namespaced_deployment_scale, name, namespace,
+                                     {"spec": {"replicas": replicas}}, field_manager=FIELD_MANAGER)
+    return not isinstance(outcome, Gone)

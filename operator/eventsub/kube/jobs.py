@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from eventsub.kube.client import api_client, call
+from eventsub.kube.client import Gone, api_client, call, call_unless_gone
 
 
 async def create_job(manifest: dict[str, Any]) -> None:
@@ -23,12 +23,9 @@ async def create_job(manifest: dict[str, Any]) -> None:
 async def job_outcome(namespace: str, name: str) -> str | None:
     """"Complete", "Failed", "Running", or None when the Job does not exist."""
     batch = client.BatchV1Api(api_client())
-    try:
-        job = await call(batch.read_namespaced_job_status, name, namespace)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+    job = await call_unless_gone(batch.read_namespaced_job_status, name, namespace)
+    if isinstance(job, Gone):
+        return None
     for condition in (job.status.conditions if job.status else None) or []:
         if condition.status == "True" and condition.type in ("Complete", "Failed"):
             return str(condition.type)

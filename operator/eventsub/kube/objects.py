@@ -11,7 +11,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from eventsub.api.base import GROUP, VERSION
-from eventsub.kube.client import api_client, call
+from eventsub.kube.client import Gone, api_client, call, call_unless_gone
 
 logger = logging.getLogger("eventsub.kube")
 
@@ -34,14 +34,25 @@ class ObjectRef:
 async def patch_status(ref: ObjectRef, status: dict[str, Any]) -> bool:
     """Merge-patches the status subresource; False if the object is gone."""
     custom = client.CustomObjectsApi(api_client())
-    try:
-        await call(custom.patch_namespaced_custom_object_status, GROUP, VERSION, ref.namespace,
-                   ref.plural, ref.name, {"status": status})
-    except ApiException as error:
-        if error.status == 404:
-            return False
-        raise
-    return True
+    outcome = await call_unless_gone(custom.patch_namespaced_custom_object_status, GROUP, VERSION,
+                                     ref.namespace, ref.plural, ref.name, {"status": status})
+    return not isinstance(outcome, Gone)
+
+
+async def set_finalizer(ref: ObjectRef, meta: dict[str, Any], finalizer: str, present: bool) -> bool:
+    """Adds or removes one finalizer; False if the object is gone.
+
+    The patch carries the resourceVersion the list was read at, so a concurrent change of the
+    finalizers (another controller's) fails with 409 instead of being overwritten.
+    """
+    finalizers = [f for f in meta.get("finalizers") or [] if f != finalizer]
+    if present:
+        finalizers.append(finalizer)
+    patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
+    custom = client.CustomObjectsApi(api_client())
+    outcome = await call_unless_gone(custom.patch_namespaced_custom_object, GROUP, VERSION,
+                                     ref.namespace, ref.plural, ref.name, patch)
+    return not isinstance(outcome, Gone)
 
 
 async def post_event(ref: ObjectRef, type_: str, reason: str, message: str) -> None:

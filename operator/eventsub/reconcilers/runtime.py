@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from kubernetes.client.exceptions import ApiException
 
+from eventsub import metrics
 from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.reconcilers import connections, replays, subscriptions, topics
@@ -70,15 +72,17 @@ class Runtime:
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._work(
-            "connections", self.connection_queue, 50, self._each(self.connections.reconcile))))
-        for i in range(TOPIC_WORKERS):
+            "KafkaConnection", self.connection_queue, 50, self._each(self.connections.reconcile))))
+        for _ in range(TOPIC_WORKERS):
             self._tasks.append(asyncio.create_task(self._work(
-                f"topics-{i}", self.topic_queue, TOPIC_BATCH, self.topics.reconcile, TOPIC_LINGER)))
+                "EventTopic", self.topic_queue, TOPIC_BATCH, self.topics.reconcile, TOPIC_LINGER)))
         self._tasks.append(asyncio.create_task(self._work(
-            "subscriptions", self.subscription_queue, 100,
+            "EventTopicDeletion", self.topics.deletions, 20, self._each(self.topics.finish_deletion))))
+        self._tasks.append(asyncio.create_task(self._work(
+            "EventSubscription", self.subscription_queue, 100,
             self._each(self.subscriptions.reconcile))))
         self._tasks.append(asyncio.create_task(self._work(
-            "replays", self.replay_queue, 50, self._each(self.replays.reconcile))))
+            "EventReplay", self.replay_queue, 50, self._each(self.replays.reconcile))))
         self._tasks.append(asyncio.create_task(self._supervise("scaler", self.scaler.run)))
 
     async def stop(self) -> None:
@@ -104,25 +108,29 @@ class Runtime:
                 logger.exception("%s loop failed; restarting it", name)
                 await asyncio.sleep(1)
 
-    async def _work(self, name: str, queue: WorkQueue, batch: int,
+    async def _work(self, kind: str, queue: WorkQueue, batch: int,
                     reconcile: Callable[[list[str]], Awaitable[None]], linger: float = 0.05) -> None:
         while True:
             keys = await queue.take(batch, linger)
+            outcome, started = "error", time.monotonic()
             try:
                 await reconcile(keys)
+                outcome = "success"
             except asyncio.CancelledError:
                 raise
             except ApiException as error:
                 # The API server refused or failed (e.g. a namespace being deleted): retry later.
-                logger.warning("%s: Kubernetes API error %s %s; retrying %d object(s)", name,
+                logger.warning("%s: Kubernetes API error %s %s; retrying %d object(s)", kind,
                                error.status, error.reason, len(keys))
                 for key in keys:
                     queue.retry(key)
             except Exception:
                 # A bug must not stop the operator: log it, retry these keys with backoff.
-                logger.exception("%s: reconcile of %d object(s) failed", name, len(keys))
+                logger.exception("%s: reconcile of %d object(s) failed", kind, len(keys))
                 for key in keys:
                     queue.retry(key)
             finally:
+                metrics.RECONCILES.labels(kind, outcome).inc(len(keys))
+                metrics.RECONCILE_SECONDS.labels(kind).observe(time.monotonic() - started)
                 for key in keys:
                     queue.done(key)

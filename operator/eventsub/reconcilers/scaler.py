@@ -16,7 +16,7 @@ from eventsub.api.subscription import ScalingPolicy
 from eventsub.core.conditions import set_condition
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import History, Observation, observe
-from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide
+from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
@@ -72,6 +72,8 @@ class Scaler:
                          "next_due"):
                 setattr(target, name, getattr(known, name))
             target.replicas = known.replicas if target.replicas is None else target.replicas
+        else:
+            target.memory = resumed_memory(target.replicas or 0, self.clock())
         self.targets[target.key] = target
 
     def unregister(self, key: str) -> None:

@@ -23,7 +23,7 @@ from eventsub.core.ownership import Claim, owner
 from eventsub.core.topic_plan import DesiredTopic, ObservedTopic, TopicPlan, plan_topic
 from eventsub.kafka.admin import ClusterAdmin
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
-from eventsub.kube.objects import ObjectRef, post_event
+from eventsub.kube.objects import ObjectRef, post_event, set_finalizer
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
 from eventsub.reconcilers.queue import WorkQueue
@@ -32,6 +32,9 @@ from eventsub.reconcilers.status import announce_transition, with_condition, wri
 logger = logging.getLogger("eventsub.topic")
 PLURAL = "eventtopics"
 VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates asynchronously
+# Held by Delete-policy EventTopics only, so deleting a Retain topic never waits on anything.
+FINALIZER = "eventsub.io/delete-kafka-topic"
+DELETION_RETRY_SECONDS = 10.0
 
 
 @dataclass
@@ -80,6 +83,7 @@ class TopicReconciler:
         self.resync_seconds = resync_seconds
         self.deletion_timeout_seconds = deletion_timeout_seconds
         self._created: set[str] = set()  # keys whose topic this process created (not adopted)
+        self.deletions = WorkQueue()  # Delete-policy topics being deleted, until Kafka's is gone
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -108,13 +112,24 @@ class TopicReconciler:
 
     async def _item(self, key: str) -> Item | None:
         body = self.cache.get(PLURAL, key)
-        if body is None or body["metadata"].get("deletionTimestamp"):
-            return None  # gone, or the deletion handler's business now
+        if body is None:
+            return None
+        holds_finalizer = FINALIZER in (body["metadata"].get("finalizers") or [])
+        if body["metadata"].get("deletionTimestamp"):
+            if holds_finalizer:
+                self.deletions.add(key)
+            return None
         try:
             spec = EventTopicSpec.model_validate(body.get("spec") or {})
         except ValidationError as error:
             await self._report(key, body, {}, "InvalidSpec", spec_errors(error))
             self._resync(key)
+            return None
+        wants_finalizer = spec.deletion_policy == "Delete"
+        if wants_finalizer != holds_finalizer:
+            # The patch's watch event brings the topic back to a pass with the finalizer right.
+            await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER,
+                                wants_finalizer)
             return None
         return Item(key, body, spec, desired_topic(body, spec))
 
@@ -282,6 +297,19 @@ class TopicReconciler:
         await write_status(ref, body, status)
 
     # -- deletion ---------------------------------------------------------------------------
+
+    async def finish_deletion(self, key: str) -> None:
+        """Deletes the Kafka topic of a Delete-policy EventTopic, then lets the resource go."""
+        body = self.cache.get(PLURAL, key)
+        if body is None or FINALIZER not in (body["metadata"].get("finalizers") or []):
+            return
+        try:
+            outcome = await self.delete(body)
+        except KafkaRequestError:
+            self.deletions.add(key, DELETION_RETRY_SECONDS)
+            return
+        logger.info("EventTopic %s: %s", key, outcome)
+        await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER, False)
 
     async def delete(self, body: Body) -> str:
         """Deletes the Kafka topic of a Delete-policy EventTopic being deleted.

@@ -1,0 +1,105 @@
+"""Leader election: one replica of the operator acts, the others keep their caches warm and wait.
+
+Every replica watches and caches all resources; only the one holding the Lease runs the
+reconcilers and the scaler. A leader that cannot renew within the renew deadline stops acting
+(the caller exits the process) before the lease can expire for anyone else, so two replicas never
+act at once; a leader that stops cleanly releases the lease so a standby takes over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from kubernetes.client.exceptions import ApiException
+
+from eventsub import metrics
+from eventsub.core.leadership import Claim, LeaseRecord, Sighting, Timing, claim, must_step_down, sight
+from eventsub.kube.leases import LeaseConflict, LeaseStore
+
+logger = logging.getLogger("eventsub.leadership")
+
+
+class LeaderElector:
+    def __init__(self, store: LeaseStore, identity: str, timing: Timing,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store, self.identity, self.timing, self.clock = store, identity, timing, clock
+        self.leading = False
+        self._record: LeaseRecord | None = None
+        self._sighting: Sighting | None = None
+        self._last_renewed = 0.0
+        self._holder_logged: str | None = None
+
+    async def run(self, on_elected: Callable[[], None],
+                  on_lost: Callable[[], Awaitable[None]]) -> None:
+        """Campaigns, then renews; returns only after leadership was lost and on_lost ran."""
+        logger.info("campaigning for leadership on Lease %s/%s as %s", self.store.namespace,
+                    self.store.name, self.identity)
+        while True:
+            started = self.clock()
+            won = await self._attempt(started)
+            if won and not self.leading:
+                self.leading = True
+                metrics.LEADER.set(1)
+                logger.info("became the leader (Lease %s/%s)", self.store.namespace, self.store.name)
+                on_elected()
+            if self.leading and must_step_down(self._last_renewed, self.clock(), self.timing):
+                logger.error("could not renew the Lease for %.0fs: stepping down",
+                             self.clock() - self._last_renewed)
+                self.leading = False
+                metrics.LEADER.set(0)
+                await on_lost()
+                return
+            await asyncio.sleep(max(0.0, self.timing.retry_seconds - (self.clock() - started)))
+
+    async def _attempt(self, started: float) -> bool:
+        """One look at the lease, and a claim if it is ours to take; True if we hold it now."""
+        try:
+            record = await self.store.read()
+            self._sighting = sight(self._sighting, record, started)
+            action = claim(record, self._sighting, self.identity, started)
+            if action is Claim.WAIT:
+                self._note_holder(record)
+                return False
+            if self.leading and action is not Claim.RENEW:
+                # Someone else holds it: we were too slow to renew. Stop acting right away.
+                self._last_renewed = float("-inf")
+                return False
+            written = await self.store.write(record, self.identity, self.timing.lease_seconds,
+                                             acquired=action is not Claim.RENEW)
+        except LeaseConflict:
+            return False  # someone else wrote it first; look again next round
+        except (ApiException, OSError) as error:
+            logger.warning("could not read or write the Lease: %s", _short(error))
+            return self.leading and not must_step_down(self._last_renewed, self.clock(), self.timing)
+        # Measured from before the request: the deadline errs on the early side.
+        self._last_renewed = started
+        self._record = written
+        self._sighting = Sighting(written.version, started)
+        return True
+
+    def _note_holder(self, record: LeaseRecord | None) -> None:
+        holder = record.holder if record else None
+        if holder != self._holder_logged:
+            self._holder_logged = holder
+            logger.info("standing by: %s holds the Lease", holder)
+
+    async def release(self) -> None:
+        """Gives the lease up after a clean stop, so a standby need not wait for it to expire."""
+        if not self.leading or self._record is None:
+            return
+        self.leading = False
+        metrics.LEADER.set(0)
+        try:
+            await self.store.write(self._record, None, 1, acquired=False)
+            logger.info("released the Lease")
+        except (LeaseConflict, ApiException, OSError) as error:
+            logger.warning("could not release the Lease (it expires by itself): %s", _short(error))
+
+
+def _short(error: BaseException) -> str:
+    if isinstance(error, ApiException):
+        return f"HTTP {error.status} {error.reason}"
+    return str(error) or type(error).__name__

@@ -1,0 +1,141 @@
+"""Leader election with two operator replicas: exactly one acts; when it dies the other takes over
+with the production lease settings, without scaling twice or undoing what the first decided."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from kubernetes import client
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import Kube, fresh_namespace
+from consumer_runner import ConsumerRunner
+from localstack import StackInfo
+from operator_process import OperatorProcess
+from resources import create, event_reasons, resource, wait_condition
+from support import eventually, unique
+
+TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
+
+
+@pytest.fixture
+def own_namespace(kube: Kube) -> Iterator[str]:
+    with fresh_namespace(kube, "l") as name:  # not watched by the session's operator
+        yield name
+
+
+def _reconciled(operator: OperatorProcess) -> float:
+    """How many objects this process reconciled, from its own /metrics."""
+    return sum(sample.value for family in text_string_to_metric_families(operator.metrics())
+               for sample in family.samples if sample.name == "eventsub_reconcile_total")
+
+
+def _lease(kube: Kube, name: str) -> client.V1Lease:
+    return client.CoordinationV1Api(kube.api).read_namespaced_lease(name, "default")
+
+
+def _replicas(kube: Kube, namespace: str) -> int:
+    return int(kube.apps.read_namespaced_deployment("workers-consumer", namespace).spec.replicas)
+
+
+def _produce(bootstrap: str, topic: str, count: int) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for i in range(count):
+        producer.produce(topic, f"event-{i}".encode(), partition=i % 4)
+    assert producer.flush(30) == 0
+
+
+def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
+        kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
+    namespace, lease = own_namespace, unique("eventsub-leader")
+    env = {"EVENTSUB_NAMESPACES": namespace}
+    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
+    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    try:
+        assert first.leading() and not second.leading()
+        assert second.probe("/readyz")[0] == 200  # a standby is ready: it serves and waits
+        assert _lease(kube, lease).spec.holder_identity == first.probe("/readyz")[1]["identity"]
+        create(kube, namespace, resource("KafkaConnection", "local",
+                                         {"bootstrapServers": [crds.kafka_bootstrap]}))
+        topic = unique("failover")
+        create(kube, namespace, resource("EventTopic", "work", {
+            "connectionRef": {"name": "local"}, "topicName": topic, "partitions": 4}))
+        wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
+        # A long cooldown: whoever leads after the drain must hold the 4 replicas through it.
+        create(kube, namespace, resource("EventSubscription", "workers", {
+            "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
+            "startPosition": "Earliest", "template": TEMPLATE,
+            "scaling": {"minReplicas": 0, "maxReplicas": 4, "lagThreshold": 50,
+                        "pollIntervalSeconds": 1, "cooldownSeconds": 20,
+                        "scaleDownStabilizationSeconds": 20}}))
+        wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
+        assert _reconciled(first) > 0
+        assert _reconciled(second) == 0  # the standby watched everything and wrote nothing
+
+        with ConsumerRunner(kube, namespace, "workers", tmp_path) as runner:
+            _produce(crds.kafka_bootstrap, topic, 800)
+            eventually(lambda: _replicas(kube, namespace) == 4, timeout=30, what="scaled out")
+            eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="drained")
+            # Drained, inside the cooldown: the leader dies before it may scale down.
+            first.kill()
+            killed = time.monotonic()
+            eventually(second.leading, timeout=40, interval=0.2, what="the standby leads")
+            handover = time.monotonic() - killed
+            create(kube, namespace, resource("EventTopic", "after", {
+                "connectionRef": {"name": "local"}, "topicName": unique("after"), "partitions": 1}))
+            wait_condition(kube, namespace, "EventTopic", "after", reason="InSync")
+            acting = time.monotonic() - killed
+            print(f"hand-over: standby leads {handover:.1f}s after the leader was killed; "
+                  f"a new topic was Ready {acting:.1f}s after")
+            # The new leader's scaler has polled (its metric exists) and kept the 4 replicas:
+            # with no lag, a fresh memory would have scaled to zero on that first poll.
+            ours = {"namespace": namespace, "subscription": "workers"}
+            eventually(lambda: _metric(second, "eventsub_subscription_desired_replicas", ours)
+                       is not None, timeout=30, what="the new leader polled the group")
+            assert _replicas(kube, namespace) == 4
+            assert "ScaledDown" not in event_reasons(kube, namespace, "workers")
+            eventually(lambda: _replicas(kube, namespace) == 0, timeout=90,
+                       what="scaled to zero by the new leader after the window and cooldown")
+        reasons = event_reasons(kube, namespace, "workers")
+        assert reasons.count("ScaledUp") == 1, reasons  # nobody scaled out a second time
+        assert reasons.count("ScaledDown") == 1, reasons  # 4 -> 0 once the cooldown passed
+        assert "ScaledDown" in second.log() and "ScaledDown" not in first.log()
+        spec = _lease(kube, lease).spec
+        assert spec.holder_identity == second.probe("/readyz")[1]["identity"]
+        assert spec.lease_transitions == 1
+    finally:
+        first.stop()
+        assert second.stop() == 0, second.log()[-3000:]
+    assert "Traceback" not in first.log() + second.log()
+
+
+def test_a_clean_stop_releases_the_lease_and_the_standby_leads_at_once(
+        kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
+    lease, env = unique("eventsub-leader"), {"EVENTSUB_NAMESPACES": own_namespace}
+    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
+    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    try:
+        assert first.stop() == 0, first.log()[-3000:]
+        stopped = time.monotonic()
+        assert "released the Lease" in first.log()
+        # Released: a free lease (or already the standby's), not one that must expire first.
+        holder = _lease(kube, lease).spec.holder_identity
+        assert holder in (None, "", second.probe("/readyz")[1]["identity"])
+        eventually(second.leading, timeout=20, interval=0.2, what="the standby leads")
+        print(f"after a clean stop the standby led within {time.monotonic() - stopped:.1f}s")
+    finally:
+        first.stop()
+        assert second.stop() == 0, second.log()[-3000:]
+    assert "Traceback" not in first.log() + second.log()
+
+
+def _metric(operator: OperatorProcess, name: str, labels: dict[str, str]) -> float | None:
+    for family in text_string_to_metric_families(operator.metrics()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
