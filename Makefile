@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help venv binaries up down status test test-unit lint crds bench-topics bench-lag
+.PHONY: help demo venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
+
+demo: venv ## eventsub end to end on the embedded local stack: topics, scaling on lag, a replay
+	@[ -n "$$EVENTSUB_DEMO_KAFKA" ] || $(MAKE) -s binaries
+	@PYTHONPATH=stack $(PY) stack/demo.py
 
 venv: $(VENV)/.installed ## the virtualenv with the operator and its dev tools
 
@@ -46,6 +50,9 @@ lint: venv ## ruff and mypy --strict
 
 crds: venv ## regenerate crds/ and the chart's CRDs from the API models
 	$(PY) -m eventsub.crdgen
+
+manifests: venv binaries ## render manifests/install.yaml from the Helm chart
+	@PYTHONPATH=stack $(PY) stack/manifests.py
 
 bench-topics: venv binaries ## N EventTopics at once (N=1000): time to Ready, topics/s, operator RSS
 	$(PY) bench/topics.py --count $${N:-1000}

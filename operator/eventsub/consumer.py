@@ -19,16 +19,21 @@ turns them into a confluent-kafka consumer that behaves well while eventsub scal
 
     EventConsumer.from_env().run(handle)
 
+Or without writing the loop: `python -m eventsub.consumer mypackage.handlers:handle` in the
+container's command (with no argument it logs every message, to try a subscription out).
+
 Bounded replays (EventReplay in Job mode) set EVENTSUB_END_OFFSETS; the consumer stops once it
 reached them on every partition and `run` returns, so the Job completes.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
@@ -196,3 +201,31 @@ def _position(message: Message) -> tuple[str, int]:
 
 def _offset(message: Message) -> int:
     return int(message.offset() or 0)
+
+
+def load_handler(spec: str) -> Callable[[Message], object]:
+    """"package.module:function" -> the function."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit(f"handler must look like package.module:function, not {spec!r}")
+    handler: Callable[[Message], object] = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+def log_message(message: Message) -> None:
+    """The default handler: one log line per message (to try a subscription out)."""
+    value = (message.value() or b"")[:200].decode(errors="replace")
+    logger.info("%s[%s]@%s: %s", message.topic(), message.partition(), message.offset(), value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m eventsub.consumer [package.module:function]`: consumes as the subscription's
+    wiring says, calling the function for every message (default: log it)."""
+    args = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    handler = load_handler(args[0]) if args else log_message
+    EventConsumer.from_env().run(handler)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from conftest import Kube
-from consumer_runner import ConsumerRunner
 from localstack import StackInfo
+from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import condition, create, event_reasons, get, resource, wait_condition
 from support import eventually, unique
@@ -60,7 +60,7 @@ def _replicas(kube: Kube, namespace: str) -> int:
 def test_rewind_to_a_timestamp_reprocesses_exactly_the_messages_since(
         kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path) -> None:
     topic = _setup(kube, namespace, stack_info)
-    with ConsumerRunner(kube, namespace, "readers", tmp_path) as runner:
+    with ConsumerRunner(kube.core, namespace, "readers", tmp_path) as runner:
         eventually(lambda: len(runner.processes) == 4, timeout=60, what="4 consumers")
         time.sleep(4)  # the group settles before anything is produced
         before = _produce(stack_info, topic, 25)
@@ -187,7 +187,7 @@ def test_operator_killed_after_the_pause_and_after_the_move_completes_once(
         kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path,
         operator: OperatorProcess) -> None:
     topic = _setup(kube, namespace, stack_info)
-    with ConsumerRunner(kube, namespace, "readers", tmp_path) as runner:
+    with ConsumerRunner(kube.core, namespace, "readers", tmp_path) as runner:
         eventually(lambda: len(runner.processes) == 4, timeout=60, what="4 consumers")
         time.sleep(4)
         produced = _produce(stack_info, topic, 15)
@@ -221,8 +221,8 @@ def test_job_mode_processes_exactly_the_bounded_range_while_the_subscription_run
     template = {"metadata": {"annotations": {"localstack.eventsub.io/run-until-exit": "true"}},
                 **TEMPLATE}
     topic = _setup(kube, namespace, stack_info, replicas=2, template=template)
-    with ConsumerRunner(kube, namespace, "readers", tmp_path / "live") as live, \
-            ConsumerRunner(kube, namespace, "", tmp_path / "job",
+    with ConsumerRunner(kube.core, namespace, "readers", tmp_path / "live") as live, \
+            ConsumerRunner(kube.core, namespace, "", tmp_path / "job",
                            selector="eventsub.io/replay=bounded") as job:
         eventually(lambda: len(live.processes) == 2, timeout=60, what="2 live consumers")
         first = _produce(stack_info, topic, 30)

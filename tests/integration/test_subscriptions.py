@@ -16,8 +16,8 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Kube
-from consumer_runner import ConsumerRunner
 from localstack import StackInfo
+from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import condition, create, event_reasons, get, resource, wait_condition
 from support import eventually, unique
@@ -75,7 +75,7 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
         "scaleDownStabilizationSeconds": 8})
     assert f"{topic}.dlq" in kafka_admin.list_topics(timeout=10).topics  # created for it
     eventually(lambda: _deployment_replicas(kube, namespace) == 0, what="starts at zero")
-    with ConsumerRunner(kube, namespace, "workers", tmp_path, delay_ms=5) as runner:
+    with ConsumerRunner(kube.core, namespace, "workers", tmp_path, delay_ms=5) as runner:
         _produce(stack_info.kafka_bootstrap, topic, 4, 800)
         produced_at = time.monotonic()
         eventually(lambda: _deployment_replicas(kube, namespace) == 4, timeout=30,
@@ -111,7 +111,7 @@ def test_a_stuck_partition_does_not_scale_out(
         kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path) -> None:
     topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
         "minReplicas": 1, "maxReplicas": 4, "lagThreshold": 10})
-    with ConsumerRunner(kube, namespace, "workers", tmp_path) as runner:
+    with ConsumerRunner(kube.core, namespace, "workers", tmp_path) as runner:
         eventually(lambda: runner.processes, what="one consumer running")
         time.sleep(3)  # let it join the group and get every partition
         _produce(stack_info.kafka_bootstrap, topic, 4, 1, partition=0, value=b"poison")

@@ -15,6 +15,7 @@ from eventsub.config import OperatorConfig
 from eventsub.core.leadership import Timing
 from eventsub.endpoints import Endpoints
 from eventsub.handlers import resources as _resources  # noqa: F401  (registers handlers)
+from eventsub.kube.client import whoami
 from eventsub.kube.leases import LeaseStore
 from eventsub.reconcilers.leadership import LeaderElector
 from eventsub.reconcilers.runtime import Runtime
@@ -34,6 +35,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.server_timeout = 300
     settings.batching.worker_limit = 200
     config = OperatorConfig.from_env()
+    logger.info("authenticated to the Kubernetes API as %s", await whoami())
     runtime = Runtime(config)
     memo["runtime"] = runtime
     elector = None

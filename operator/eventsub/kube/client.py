@@ -55,3 +55,15 @@ async def call_unless_gone(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
         if error.status == 404:
             return GONE
         raise
+
+
+async def whoami() -> str:
+    """The user the API server sees, e.g. system:serviceaccount:ns:name (for the startup log:
+    which credentials and so which RBAC the operator runs with). Best effort."""
+    review = client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview")
+    try:
+        answer = await call(client.AuthenticationV1Api(api_client()).create_self_subject_review, review)
+    except (ApiException, OSError) as error:
+        return f"an unknown user ({getattr(error, 'status', None) or error})"
+    info = answer.status.user_info if answer.status is not None else None
+    return str(info.username) if info is not None and info.username else "an unknown user"

@@ -13,8 +13,8 @@ from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Kube, fresh_namespace
-from consumer_runner import ConsumerRunner
 from localstack import StackInfo
+from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import create, event_reasons, resource, wait_condition
 from support import eventually, unique
@@ -76,7 +76,7 @@ def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
         assert _reconciled(first) > 0
         assert _reconciled(second) == 0  # the standby watched everything and wrote nothing
 
-        with ConsumerRunner(kube, namespace, "workers", tmp_path) as runner:
+        with ConsumerRunner(kube.core, namespace, "workers", tmp_path) as runner:
             _produce(crds.kafka_bootstrap, topic, 800)
             eventually(lambda: _replicas(kube, namespace) == 4, timeout=30, what="scaled out")
             eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="drained")

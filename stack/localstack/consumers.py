@@ -1,8 +1,9 @@
-"""Test-only kubelet stand-in: one real consumer process per Running pod of a subscription.
+"""The local stack's kubelet stand-in for consumers: one real process per Running pod.
 
 kwok makes pods Running without running anything; this runner starts `consumer_app.py` with the
 pod's own environment (fieldRefs and secretKeyRefs resolved as a kubelet would) for every
 Running pod, and SIGTERMs it when the pod goes, so lag really drains when the operator scales.
+The tests and `make demo` use it; on a real cluster the pods run their own image instead.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ from typing import Any
 
 from kubernetes import client
 
-from conftest import Kube
-
 APP = Path(__file__).resolve().parent / "consumer_app.py"
-REPO = APP.parents[1]
+REPO = APP.parents[2]
 
 
 class ConsumerRunner:
-    def __init__(self, kube: Kube, namespace: str, subscription: str, out_dir: Path,
+    def __init__(self, core: client.CoreV1Api, namespace: str, subscription: str, out_dir: Path,
                  delay_ms: int = 0, selector: str | None = None) -> None:
-        self.kube, self.namespace = kube, namespace
+        self.core, self.namespace = core, namespace
         self.selector = selector or f"eventsub.io/subscription={subscription}"
         self.out_dir, self.delay_ms = out_dir, delay_ms
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -59,7 +58,7 @@ class ConsumerRunner:
     def _loop(self) -> None:
         while not self._stop.wait(0.3):
             try:
-                pods = self.kube.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
+                pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
             except Exception:
                 continue
             self._reap()
@@ -81,7 +80,7 @@ class ConsumerRunner:
             del self.processes[name]
             self.exited[name] = code
             with contextlib.suppress(Exception):
-                self.kube.core.patch_namespaced_pod(name, self.namespace, {"metadata": {
+                self.core.patch_namespaced_pod(name, self.namespace, {"metadata": {
                     "annotations": {"localstack.eventsub.io/exit-code": str(code)}}})
 
     def _start(self, pod: client.V1Pod) -> None:
@@ -111,7 +110,7 @@ class ConsumerRunner:
                 env[var.name] = _field(pod, var.value_from.field_ref.field_path)
             elif var.value_from and var.value_from.secret_key_ref:
                 ref = var.value_from.secret_key_ref
-                secret = self.kube.core.read_namespaced_secret(ref.name, self.namespace)
+                secret = self.core.read_namespaced_secret(ref.name, self.namespace)
                 env[var.name] = base64.b64decode(secret.data[ref.key]).decode()
         return env
 

@@ -1,4 +1,4 @@
-"""Test-only consumer: what a team would deploy, built on eventsub.consumer.
+"""The local stack's consumer: what a team would deploy, built on eventsub.consumer.
 
 Records every processed message as "topic partition offset" in CONSUMER_OUT. CONSUMER_DELAY_MS
 sets the processing time per message; a message whose value starts with b"poison" blocks its
