@@ -7,10 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag
+.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: '$(PYTHON)' not found: install Python 3.11+"; exit 1; }
@@ -22,6 +22,9 @@ $(VENV)/.installed: pyproject.toml
 demo: venv ## eventsub end to end on the embedded local stack: topics, scaling on lag, a replay
 	@[ -n "$$EVENTSUB_DEMO_KAFKA" ] || $(MAKE) -s binaries
 	@PYTHONPATH=stack $(PY) stack/demo.py
+
+e2e-kind: venv ## machines with Docker and kind: image, kind cluster with Kafka, helm install, the scenario
+	@bash stack/e2e-kind.sh
 
 venv: $(VENV)/.installed ## the virtualenv with the operator and its dev tools
 

@@ -2,10 +2,11 @@
 
 By default everything runs on the embedded local stack (Kafka and a Kubernetes control plane on
 127.0.0.1, no cluster needed), which is stopped again at the end if the demo started it. With
-KUBECONFIG and EVENTSUB_DEMO_KAFKA set (a bootstrap address that both this machine and the
-cluster's pods reach), it runs against those instead: the operator still runs here, and the
-consumer pods run EVENTSUB_DEMO_IMAGE (default: the operator image, whose `python -m
-eventsub.consumer` logs every message).
+KUBECONFIG and EVENTSUB_DEMO_KAFKA set (the bootstrap address the operator and the pods use;
+EVENTSUB_DEMO_KAFKA_HERE if this machine reaches Kafka at another address), it runs against those
+instead: the consumer pods run EVENTSUB_DEMO_IMAGE (default: the operator image, whose `python -m
+eventsub.consumer` logs every message), and the operator runs here, or, with
+EVENTSUB_DEMO_OPERATOR=installed, is the one already installed in the cluster (the chart).
 
 When it is done it prints how to look around and, in a terminal, waits for Ctrl-C; Ctrl-C at any
 point stops what it started and deletes what it created (its namespace and Kafka topics).
@@ -60,6 +61,12 @@ class Target:
     bin_dir: str | None  # the local stack's kubectl, or None: kubectl from PATH
     stack: LocalStack | None = None  # set when this demo started the local stack
     local_pods: bool = True  # kwok pods run nothing: run their consumers here
+    kafka_here: str = ""  # as this machine reaches Kafka (the producer); "": same as kafka
+    run_operator: bool = True  # False: the operator installed in the cluster serves the demo
+
+    @property
+    def producer_kafka(self) -> str:
+        return self.kafka_here or self.kafka
 
 
 class Screen:
@@ -190,7 +197,7 @@ class Demo:
         total = sum(BURST.values())
         self.screen.heading(f"Producing a burst of {total} events; watch lag and replicas")
         since = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - datetime.timedelta(seconds=1)
-        producer = Producer({"bootstrap.servers": self.target.kafka, "linger.ms": 20})
+        producer = Producer({"bootstrap.servers": self.target.producer_kafka, "linger.ms": 20})
         for name, count in BURST.items():
             for i in range(count):
                 # Keyed by id, as real events are: spread over the partitions by the key's hash.
@@ -232,8 +239,9 @@ class Demo:
             f"  kubectl -n {NAMESPACE} describe eventsubscription order-emails",
             f"  kubectl -n {NAMESPACE} get events --sort-by=.lastTimestamp",
             "  kubectl explain eventsubscription.spec.scaling",
-            f"  curl -s 127.0.0.1:{self.metrics_port}/metrics | grep '^eventsub_subscription'",
-            f"  operator log: {(RUN_DIR / 'operator.log').relative_to(REPO_ROOT)}",
+            *([f"  curl -s 127.0.0.1:{self.metrics_port}/metrics | grep '^eventsub_subscription'",
+               f"  operator log: {(RUN_DIR / 'operator.log').relative_to(REPO_ROOT)}"]
+              if self.target.run_operator else []),
         ])
 
     # -- what the screen shows ------------------------------------------------------------------
@@ -324,6 +332,11 @@ class Demo:
         deployment = client.AppsV1Api(self.api).read_namespaced_deployment("order-emails-consumer", NAMESPACE)
         return int(deployment.spec.replicas or 0)
 
+    def operator_alive(self) -> bool:
+        if not self.target.run_operator:
+            return True
+        return self.operator is not None and self.operator.poll() is None
+
     def _operator_log(self) -> str:
         path = RUN_DIR / "operator.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -334,7 +347,7 @@ class Demo:
         self.screen.heading("Cleaning up")
         if self.runner is not None:
             self.runner.__exit__(None, None, None)
-        if self.operator is not None and self.operator.poll() is None:
+        if self.operator_alive():
             # Delete-policy topics: the operator deletes their Kafka topics as they go.
             with contextlib.suppress(client.ApiException):
                 self.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, NAMESPACE,
@@ -343,7 +356,7 @@ class Demo:
                     GROUP, VERSION, NAMESPACE, "eventtopics")["items"], 60, "the EventTopics to go")
                 self.screen.say(f"deleted Kafka topics {', '.join(self.topics.values())}")
         with contextlib.suppress(Exception):
-            AdminClient({"bootstrap.servers": self.target.kafka}).delete_topics(
+            AdminClient({"bootstrap.servers": self.target.producer_kafka}).delete_topics(
                 [f"{NAMESPACE}.order-emails.dlq"], operation_timeout=10)
         with contextlib.suppress(client.ApiException):
             self.core.delete_namespace(NAMESPACE)
@@ -383,7 +396,9 @@ def _target(screen: Screen) -> Target:
     kubeconfig = os.environ.get("KUBECONFIG")
     if kafka and kubeconfig:
         screen.heading(f"Using your cluster (KUBECONFIG) and Kafka at {kafka}")
-        return Target(kubeconfig, kafka, bin_dir=None, local_pods=False)
+        return Target(kubeconfig, kafka, bin_dir=None, local_pods=False,
+                      kafka_here=os.environ.get("EVENTSUB_DEMO_KAFKA_HERE", ""),
+                      run_operator=os.environ.get("EVENTSUB_DEMO_OPERATOR") != "installed")
     if kafka:
         raise DemoFailed("EVENTSUB_DEMO_KAFKA is set but KUBECONFIG is not: set both to use your cluster")
     screen.heading("Starting the local stack: Kafka (KRaft) and a Kubernetes control plane on 127.0.0.1")
@@ -415,7 +430,8 @@ def main() -> int:
             demo = Demo(target, screen, config.new_client_from_config(config_file=target.kubeconfig))
             demo.install_crds()
             demo.fresh_namespace()
-            demo.start_operator()
+            if target.run_operator:
+                demo.start_operator()
             print(demo.look_around())
             demo.apply_samples()
             if target.local_pods:

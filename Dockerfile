@@ -1,0 +1,17 @@
+# The eventsub operator image: `python -m eventsub`. The same image runs consumers too:
+# `python -m eventsub.consumer [package.module:function]` (the helper the operator wires).
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY operator ./operator
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# Read-only root filesystem in the chart: no bytecode files written, logs unbuffered.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 EVENTSUB_METRICS_PORT=8080
+# A numeric non-root user, as Pod Security "restricted" wants (the chart's runAsUser).
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["python", "-m", "eventsub"]
