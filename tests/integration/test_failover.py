@@ -3,7 +3,9 @@ with the production lease settings, without scaling twice or undoing what the fi
 
 from __future__ import annotations
 
+import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from conftest import Kube, fresh_namespace
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
-from resources import create, event_reasons, resource, wait_condition
+from resources import create, event_reasons, get, resource, wait_condition
 from support import eventually, unique
 
 TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
@@ -139,3 +141,80 @@ def _metric(operator: OperatorProcess, name: str, labels: dict[str, str]) -> flo
             if sample.name == name and sample.labels == labels:
                 return float(sample.value)
     return None
+
+
+def test_a_frozen_leader_is_replaced_and_steps_down_without_acting_when_it_wakes(
+        kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
+    # SIGSTOP is the zombie leader: alive, holding connections, not renewing. When it wakes up
+    # the others have moved on; it must not write anything and must leave.
+    lease, env = unique("eventsub-leader"), {"EVENTSUB_NAMESPACES": own_namespace}
+    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
+    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    try:
+        create(kube, own_namespace, resource("KafkaConnection", "local",
+                                             {"bootstrapServers": [crds.kafka_bootstrap]}))
+        wait_condition(kube, own_namespace, "KafkaConnection", "local", reason="Connected")
+        first.process.send_signal(signal.SIGSTOP)
+        eventually(second.leading, timeout=40, interval=0.2, what="the standby leads")
+        create(kube, own_namespace, resource("EventTopic", "meanwhile", {
+            "connectionRef": {"name": "local"}, "topicName": unique("meanwhile"), "partitions": 1}))
+        wait_condition(kube, own_namespace, "EventTopic", "meanwhile", reason="InSync")
+        first.process.send_signal(signal.SIGCONT)
+        assert first.process.wait(timeout=30) == 1  # stepped down and left
+        log = first.log()
+        assert "stepping down" in log and "lost leadership" in log
+        # Whatever it tried on waking (it still had the topic and the connection queued for
+        # their resync) was refused by the fence, not sent.
+        woke = log[log.rindex("stepping down") - 4000:]
+        assert "Traceback" not in woke
+        assert _lease(kube, lease).spec.holder_identity == second.probe("/readyz")[1]["identity"]
+        assert second.leading()
+    finally:
+        if first.process.poll() is None:
+            first.process.send_signal(signal.SIGCONT)
+        first.stop()
+        assert second.stop() == 0, second.log()[-3000:]
+
+
+def test_a_replay_interrupted_by_a_failover_moves_the_offsets_once(
+        kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
+    namespace, lease = own_namespace, unique("eventsub-leader")
+    env = {"EVENTSUB_NAMESPACES": namespace}
+    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
+    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    try:
+        create(kube, namespace, resource("KafkaConnection", "local",
+                                         {"bootstrapServers": [crds.kafka_bootstrap]}))
+        topic = unique("replayed")
+        create(kube, namespace, resource("EventTopic", "work", {
+            "connectionRef": {"name": "local"}, "topicName": topic, "partitions": 4}))
+        wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
+        create(kube, namespace, resource("EventSubscription", "workers", {
+            "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
+            "startPosition": "Earliest", "template": TEMPLATE,
+            "scaling": {"minReplicas": 2, "maxReplicas": 2, "pollIntervalSeconds": 1}}))
+        wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
+        with ConsumerRunner(kube.core, namespace, "workers", tmp_path / "consumers") as runner:
+            _produce(crds.kafka_bootstrap, topic, 40)
+            eventually(lambda: len(set(runner.processed())) == 40, timeout=60, what="consumed")
+            eventually(lambda: (get(kube, namespace, "EventSubscription", "workers").get("status")
+                                or {}).get("totalLag") == 0, timeout=30, what="committed")
+            create(kube, namespace, resource("EventReplay", "again", {
+                "subscriptionRef": {"name": "workers"}, "from": {"earliest": True}}))
+            eventually(lambda: (get(kube, namespace, "EventReplay", "again").get("status") or {})
+                       .get("step") == "Paused", timeout=30, what="the replay paused the consumers")
+            first.kill()  # the leader dies while the group drains out
+            eventually(second.leading, timeout=40, interval=0.2, what="the standby leads")
+            wait_condition(kube, namespace, "EventReplay", "again", type_="Succeeded",
+                           reason="CaughtUp", timeout=120)
+            eventually(lambda: _replicas(kube, namespace) == 2, what="replicas restored")
+            eventually(lambda: sum(Counter(runner.processed()).values()) >= 80, timeout=60,
+                       what="replayed")
+        counts = Counter(runner.processed())
+        assert set(counts.values()) == {2}, counts  # every message exactly twice: moved once
+        reasons = event_reasons(kube, namespace, "again")
+        assert reasons.count("OffsetsMoved") == 1 and reasons.count("Paused") == 1, reasons
+        assert "OffsetsMoved" in second.log() and "OffsetsMoved" not in first.log()
+    finally:
+        first.stop()
+        assert second.stop() == 0, second.log()[-3000:]

@@ -10,7 +10,7 @@ from typing import Any
 
 import kopf
 
-from eventsub import __version__
+from eventsub import __version__, fence
 from eventsub.config import OperatorConfig
 from eventsub.core.leadership import Timing
 from eventsub.endpoints import Endpoints
@@ -43,6 +43,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         elector = LeaderElector(LeaseStore(config.lease_namespace, config.lease_name),
                                 config.identity, Timing.for_lease(config.lease_duration_seconds))
         memo["elector"] = elector
+        fence.install(elector.current)
         memo["campaign"] = asyncio.create_task(elector.run(runtime.start, _step_down(runtime)))
     else:
         runtime.start()

@@ -35,6 +35,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from eventsub import fence
 from eventsub.core.topic_plan import DesiredTopic, ObservedTopic
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable, from_exception
 
@@ -176,6 +177,7 @@ class ClusterAdmin:
         return overrides
 
     async def create_topics(self, topics: Iterable[DesiredTopic]) -> Results:
+        fence.check("creating topics")
         new = [NewTopic(t.name, num_partitions=t.partitions,
                         replication_factor=t.replication_factor or -1, config=dict(t.config))
                for t in topics]
@@ -186,6 +188,7 @@ class ClusterAdmin:
             "create topics")
 
     async def create_partitions(self, totals: Mapping[str, int]) -> Results:
+        fence.check("adding partitions")
         if not totals:
             return {}
         return await self._gather(self._client.create_partitions(
@@ -196,6 +199,7 @@ class ClusterAdmin:
     async def alter_topic_configs(
             self, changes: Mapping[str, tuple[Mapping[str, str], Iterable[str]]]) -> Results:
         """Incremental changes per topic: (settings to set, settings to remove)."""
+        fence.check("changing topic configs")
         resources = []
         for name, (to_set, to_delete) in changes.items():
             entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
@@ -274,6 +278,7 @@ class ClusterAdmin:
 
     async def alter_group_offsets(self, group: str, offsets: Mapping[tuple[str, int], int]) -> None:
         """Commits these offsets for the group; Kafka refuses unless the group is Empty."""
+        fence.check("moving group offsets")
         request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o)
                                                         for (t, p), o in offsets.items()])]
         results = await self._gather(self._client.alter_consumer_group_offsets(
@@ -286,6 +291,7 @@ class ClusterAdmin:
             raise KafkaRequestError("OffsetsNotMoved", f"alter group offsets: {failed[0].error}")
 
     async def delete_group(self, group: str) -> None:
+        fence.check("deleting a group")
         results = await self._gather(self._client.delete_consumer_groups(
             [group], request_timeout=self.request_timeout), "delete group")
         outcome = results[group]
@@ -303,6 +309,7 @@ class ClusterAdmin:
                 for g, r in results.items()}
 
     async def delete_topics(self, names: Iterable[str]) -> Results:
+        fence.check("deleting topics")
         names = sorted(set(names))
         if not names:
             return {}

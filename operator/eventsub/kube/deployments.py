@@ -6,6 +6,7 @@ from typing import Any
 
 from kubernetes import client
 
+from eventsub import fence
 from eventsub.kube.client import Gone, api_client, call, call_unless_gone
 
 FIELD_MANAGER = "eventsub"
@@ -13,6 +14,7 @@ FIELD_MANAGER = "eventsub"
 
 async def apply_deployment(manifest: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply: eventsub owns the fields it renders; others keep theirs."""
+    fence.check("applying a Deployment")
     apps = client.AppsV1Api(api_client())
     meta = manifest["metadata"]
     result = await call(apps.patch_namespaced_deployment, meta["name"], meta["namespace"], manifest,
@@ -32,6 +34,7 @@ async def deployment_replicas(namespace: str, name: str) -> int | None:
 
 async def scale_deployment(namespace: str, name: str, replicas: int) -> bool:
     """Sets spec.replicas through the scale subresource; False if the Deployment is gone."""
+    fence.check("scaling a Deployment")
     apps = client.AppsV1Api(api_client())
     outcome = await call_unless_gone(apps.patch_namespaced_deployment_scale, name, namespace,
                                      {"spec": {"replicas": replicas}}, field_manager=FIELD_MANAGER)

@@ -7,11 +7,13 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from eventsub import fence
 from eventsub.kube.client import Gone, api_client, call, call_unless_gone
 
 
 async def create_job(manifest: dict[str, Any]) -> None:
     """Creates the Job; one that exists already (a restart after creating it) is fine."""
+    fence.check("creating a Job")
     batch = client.BatchV1Api(api_client())
     try:
         await call(batch.create_namespaced_job, manifest["metadata"]["namespace"], manifest)

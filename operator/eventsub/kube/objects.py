@@ -10,6 +10,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from eventsub import fence
 from eventsub.api.base import GROUP, VERSION
 from eventsub.kube.client import Gone, api_client, call, call_unless_gone
 
@@ -33,6 +34,7 @@ class ObjectRef:
 
 async def patch_status(ref: ObjectRef, status: dict[str, Any]) -> bool:
     """Merge-patches the status subresource; False if the object is gone."""
+    fence.check("writing status")
     custom = client.CustomObjectsApi(api_client())
     outcome = await call_unless_gone(custom.patch_namespaced_custom_object_status, GROUP, VERSION,
                                      ref.namespace, ref.plural, ref.name, {"status": status})
@@ -45,6 +47,7 @@ async def set_finalizer(ref: ObjectRef, meta: dict[str, Any], finalizer: str, pr
     The patch carries the resourceVersion the list was read at, so a concurrent change of the
     finalizers (another controller's) fails with 409 instead of being overwritten.
     """
+    fence.check("changing finalizers")
     finalizers = [f for f in meta.get("finalizers") or [] if f != finalizer]
     if present:
         finalizers.append(finalizer)

@@ -32,6 +32,10 @@ class LeaderElector:
         self._last_renewed = 0.0
         self._holder_logged: str | None = None
 
+    def current(self) -> bool:
+        """True while this replica leads and renewed recently enough that nobody else can."""
+        return self.leading and not must_step_down(self._last_renewed, self.clock(), self.timing)
+
     async def run(self, on_elected: Callable[[], None],
                   on_lost: Callable[[], Awaitable[None]]) -> None:
         """Campaigns, then renews; returns only after leadership was lost and on_lost ran."""
@@ -60,12 +64,12 @@ class LeaderElector:
             record = await self.store.read()
             self._sighting = sight(self._sighting, record, started)
             action = claim(record, self._sighting, self.identity, started)
-            if action is Claim.WAIT:
-                self._note_holder(record)
-                return False
             if self.leading and action is not Claim.RENEW:
                 # Someone else holds it: we were too slow to renew. Stop acting right away.
                 self._last_renewed = float("-inf")
+                return False
+            if action is Claim.WAIT:
+                self._note_holder(record)
                 return False
             written = await self.store.write(record, self.identity, self.timing.lease_seconds,
                                              acquired=action is not Claim.RENEW)

@@ -11,6 +11,7 @@ from kubernetes.client.exceptions import ApiException
 
 from eventsub import metrics
 from eventsub.config import OperatorConfig
+from eventsub.fence import NotLeading
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.reconcilers import connections, replays, subscriptions, topics
 from eventsub.reconcilers.cache import Body, ObjectCache
@@ -118,6 +119,11 @@ class Runtime:
                 outcome = "success"
             except asyncio.CancelledError:
                 raise
+            except NotLeading as refused:
+                # Leadership is lapsing: this process is about to exit; keep the work queued.
+                logger.info("%s: %s", kind, refused)
+                for key in keys:
+                    queue.add(key)
             except ApiException as error:
                 # The API server refused or failed (e.g. a namespace being deleted): retry later.
                 logger.warning("%s: Kubernetes API error %s %s; retrying %d object(s)", kind,

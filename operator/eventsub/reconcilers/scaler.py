@@ -17,6 +17,7 @@ from eventsub.core.conditions import set_condition
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import History, Observation, observe
 from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
+from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
@@ -136,7 +137,9 @@ class Scaler:
         results = await asyncio.gather(*(self._step(t, reads[t.group], now) for t in targets),
                                        return_exceptions=True)
         for target, result in zip(targets, results, strict=True):
-            if isinstance(result, Exception):
+            if isinstance(result, NotLeading):
+                logger.info("%s: %s", target.key, result)
+            elif isinstance(result, Exception):
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
 
     def _heal(self, connection: str, reads: dict[str, GroupRead]) -> None:
