@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag
+.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,3 +62,6 @@ bench-topics: venv binaries ## N EventTopics at once (N=1000): time to Ready, to
 
 bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients; reaction; RSS
 	$(PY) bench/lag.py --groups $${G:-500} --partitions $${P:-8}
+
+bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the standby leads and acts
+	$(PY) bench/failover.py --trials $${T:-3}

@@ -7,9 +7,18 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import Kube
+from eventsub import __version__
 from localstack import StackInfo
+from operator_process import OperatorProcess
+from resources import create, resource, wait_condition
 from support import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,3 +45,22 @@ def test_operator_starts_ready_and_stops_on_sigterm(stack_info: StackInfo) -> No
     output = "".join(lines)
     assert "eventsub operator stopped" in output
     assert "Traceback" not in output
+
+
+def test_endpoints_report_liveness_readiness_leadership_and_reconcile_metrics(
+        operator: OperatorProcess, kube: Kube, namespace: str, stack_info: StackInfo) -> None:
+    for path in ("/healthz", "/readyz"):
+        status, body = operator.probe(path)
+        assert (status, body["status"], body["leader"], body["version"]) == (200, "ok", True, __version__)
+    create(kube, namespace, resource("KafkaConnection", "local",
+                                     {"bootstrapServers": [stack_info.kafka_bootstrap]}))
+    wait_condition(kube, namespace, "KafkaConnection", "local", reason="Connected")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(operator.metrics()) for s in family.samples}
+    assert samples[("eventsub_reconcile_total", (("kind", "KafkaConnection"), ("outcome", "success")))] >= 1
+    assert samples[("eventsub_reconcile_duration_seconds_count", (("kind", "KafkaConnection"),))] >= 1
+    assert samples[("eventsub_leader", ())] == 1
+    assert samples[("eventsub_build_info", (("version", __version__),))] == 1
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/nothing", timeout=10)
+    assert missing.value.code == 404
