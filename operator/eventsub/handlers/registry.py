@@ -35,6 +35,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.server_timeout = 300
     settings.batching.worker_limit = 200
     config = OperatorConfig.from_env()
+    # Exact namespaces need no cluster-scoped permission: kopf then neither lists namespaces nor
+    # watches resource definitions (the CRDs must exist at start, as Helm installs them first).
+    # Patterns (`team-*`) still need both.
+    settings.scanning.disabled = bool(config.namespaces) and not any(
+        mark in name for name in config.namespaces for mark in "*?!")
     logger.info("authenticated to the Kubernetes API as %s", await whoami())
     runtime = Runtime(config)
     memo["runtime"] = runtime
