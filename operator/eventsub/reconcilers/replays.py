@@ -242,11 +242,10 @@ class ReplayReconciler:
             if waited <= spec.empty_group_timeout_seconds:
                 self.queue.add(f"{ref.namespace}/{ref.name}", 1.0)
                 return
-            await self._resume(ref, sub_key, deployment, status)
-            await self._fail(ref, body, "GroupNotEmpty", (
+            await self._abort(ref, body, sub_key, deployment, "GroupNotEmpty", (
                 f"group {group} still has {info.members} member(s) ({info.state}) after "
                 f"{spec.empty_group_timeout_seconds}s: consumers outside eventsub's control? "
-                "Nothing was moved; the subscription's replicas were restored"))
+                "Nothing was moved"))
             return
         moves = _moves(status)
         wanted = {(m.topic, m.partition): m.new for m in moves}
@@ -283,17 +282,22 @@ class ReplayReconciler:
         committed = await _committed(admin, group, moves)
         wrong = [m for m in moves if committed.get((m.topic, m.partition)) != m.new]
         if wrong:
-            await self._resume(ref, sub_key, deployment, status)
-            await self._fail(ref, body, "VerifyFailed", (
+            await self._abort(ref, body, sub_key, deployment, "VerifyFailed", (
                 f"{wrong[0].topic}[{wrong[0].partition}] is at "
                 f"{committed.get((wrong[0].topic, wrong[0].partition))}, not {wrong[0].new}: "
-                "someone else moved the offsets; the subscription's replicas were restored"))
+                "someone else moved the offsets"))
             return
         await self._resume(ref, sub_key, deployment, status)
         left = remaining(moves, committed, job_mode=False)
         await self._write(ref, body, {"step": "Restored", "remainingLag": left}, True, "Replaying",
                           f"offsets moved and verified; consumers resumed, {left} message(s) to "
                           "re-process")
+
+    async def _abort(self, ref: ObjectRef, body: Body, sub_key: str, deployment: str, reason: str,
+                     message: str) -> None:
+        """A paused replay cannot go on: the subscription gets its replicas back, then it fails."""
+        await self._resume(ref, sub_key, deployment, body.get("status") or {})
+        await self._fail(ref, body, reason, f"{message}; the subscription's replicas were restored")
 
     async def _resume(self, ref: ObjectRef, sub_key: str, deployment: str,
                       status: dict[str, Any]) -> None:
