@@ -78,10 +78,9 @@ class ReplayReconciler:
     def holding(self, subscription_key: str) -> str | None:
         """The replay that has paused this subscription, if any."""
         namespace, name = subscription_key.split("/", 1)
-        for key, body in self.cache.items(PLURAL):
+        for key, body in self.cache.items(PLURAL, namespace):
             status = body.get("status") or {}
-            if body["metadata"]["namespace"] == namespace and \
-                    (body.get("spec") or {}).get("subscriptionRef", {}).get("name") == name and \
+            if (body.get("spec") or {}).get("subscriptionRef", {}).get("name") == name and \
                     (status.get("step") in HOLDING or
                      (status.get("step") == "Planned" and status.get("pausedReplicas") is not None)):
                 return key
@@ -206,10 +205,9 @@ class ReplayReconciler:
         """An older replay of the same subscription that has not finished."""
         namespace, name = sub_key.split("/", 1)
         mine = (body["metadata"].get("creationTimestamp", ""), key)
-        for other_key, other in self.cache.items(PLURAL):
+        for other_key, other in self.cache.items(PLURAL, namespace):
             spec, status = other.get("spec") or {}, other.get("status") or {}
-            if other_key == key or other["metadata"]["namespace"] != namespace or \
-                    spec.get("subscriptionRef", {}).get("name") != name or \
+            if other_key == key or spec.get("subscriptionRef", {}).get("name") != name or \
                     status.get("step") in FINAL or spec.get("dryRun") or spec.get("mode") == "Job":
                 continue
             if (other["metadata"].get("creationTimestamp", ""), other_key) < mine:

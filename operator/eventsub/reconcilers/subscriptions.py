@@ -53,9 +53,7 @@ class SubscriptionReconciler:
     def requeue_referencing(self, plural: str, key: str) -> None:
         """A topic or connection changed: reconcile the subscriptions that use it."""
         namespace, name = key.split("/", 1)
-        for sub_key, body in self.cache.items(PLURAL):
-            if body["metadata"]["namespace"] != namespace:
-                continue
+        for sub_key, body in self.cache.items(PLURAL, namespace):
             spec = body.get("spec") or {}
             if (plural == conn.PLURAL and (spec.get("connectionRef") or {}).get("name") == name) or \
                     (plural == top.PLURAL and any(t.get("eventTopic") == name

@@ -89,9 +89,9 @@ class TopicReconciler:
 
     def requeue_connection(self, connection: str) -> None:
         """A connection came up or went down: every topic on it is reconciled again."""
-        for key, body in self.cache.items(PLURAL):
-            ref = (body.get("spec") or {}).get("connectionRef") or {}
-            if f"{body['metadata']['namespace']}/{ref.get('name')}" == connection:
+        namespace, name = connection.split("/", 1)
+        for key, body in self.cache.items(PLURAL, namespace):
+            if ((body.get("spec") or {}).get("connectionRef") or {}).get("name") == name:
                 self.queue.add(key)
 
     def _resync(self, key: str) -> None:
