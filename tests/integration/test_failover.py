@@ -218,3 +218,20 @@ def test_a_replay_interrupted_by_a_failover_moves_the_offsets_once(
     finally:
         first.stop()
         assert second.stop() == 0, second.log()[-3000:]
+
+
+def test_a_replica_that_cannot_reach_its_lease_is_not_ready_and_says_why(
+        crds: StackInfo, tmp_path: Path) -> None:
+    missing = unique("no-such-namespace")
+    operator = OperatorProcess(crds, tmp_path / "operator.log",
+                               {"EVENTSUB_NAMESPACES": missing, "EVENTSUB_LEASE_NAMESPACE": missing},
+                               expect_leader=False)
+    try:
+        eventually(lambda: operator.probe("/readyz")[0] == 503, timeout=30, what="not ready")
+        body = operator.probe("/readyz")[1]
+        assert body["leader"] is False
+        assert f"Lease {missing}/" in body["problem"] and "not found" in body["problem"]
+        assert operator.probe("/healthz")[0] == 200  # alive: a restart would not help
+        assert operator.log().count(body["problem"]) == 1  # said once, not on every retry
+    finally:
+        assert operator.stop() == 0, operator.log()[-3000:]

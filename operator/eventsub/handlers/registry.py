@@ -85,6 +85,9 @@ def _ready(memo: kopf.Memo) -> str | None:
     flag: threading.Event | None = memo.get("ready_flag")
     if flag is not None and not flag.is_set():
         return "starting"
+    elector: LeaderElector | None = memo.get("elector")
+    if elector is not None and elector.problem is not None:
+        return elector.problem
     return _alive(memo)
 
 

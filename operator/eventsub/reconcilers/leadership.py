@@ -9,6 +9,7 @@ act at once; a leader that stops cleanly releases the lease so a standby takes o
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,9 @@ class LeaderElector:
         self._sighting: Sighting | None = None
         self._last_renewed = 0.0
         self._holder_logged: str | None = None
+        # Why the last look at the lease failed (None: it did not). /readyz reports it: a
+        # replica that cannot even read its Lease is no standby anyone can count on.
+        self.problem: str | None = None
 
     def current(self) -> bool:
         """True while this replica leads and renewed recently enough that nobody else can."""
@@ -62,6 +66,7 @@ class LeaderElector:
         """One look at the lease, and a claim if it is ours to take; True if we hold it now."""
         try:
             record = await self.store.read()
+            self._set_problem(None)
             self._sighting = sight(self._sighting, record, started)
             action = claim(record, self._sighting, self.identity, started)
             if self.leading and action is not Claim.RENEW:
@@ -76,13 +81,21 @@ class LeaderElector:
         except LeaseConflict:
             return False  # someone else wrote it first; look again next round
         except (ApiException, OSError) as error:
-            logger.warning("could not read or write the Lease: %s", _short(error))
+            self._set_problem(f"could not read or write Lease {self.store.namespace}/"
+                              f"{self.store.name}: {_short(error)}")
             return self.leading and not must_step_down(self._last_renewed, self.clock(), self.timing)
         # Measured from before the request: the deadline errs on the early side.
         self._last_renewed = started
         self._record = written
         self._sighting = Sighting(written.version, started)
         return True
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem is not None and problem != self.problem:
+            logger.warning("%s", problem)  # once per distinct problem, not every retry
+        elif problem is None and self.problem is not None:
+            logger.info("the Lease is reachable again")
+        self.problem = problem
 
     def _note_holder(self, record: LeaseRecord | None) -> None:
         holder = record.holder if record else None
@@ -105,5 +118,9 @@ class LeaderElector:
 
 def _short(error: BaseException) -> str:
     if isinstance(error, ApiException):
-        return f"HTTP {error.status} {error.reason}"
+        try:
+            detail = json.loads(error.body or "{}").get("message") or ""
+        except ValueError:
+            detail = ""
+        return f"HTTP {error.status} {error.reason}" + (f": {detail}" if detail else "")
     return str(error) or type(error).__name__
