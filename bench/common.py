@@ -68,6 +68,14 @@ def namespace(core: client.CoreV1Api, name: str) -> None:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
 
 
+def namespace_with_connection(info: StackInfo, name: str) -> None:
+    """A namespace with KafkaConnection "local" to the stack's broker."""
+    core, _, custom = kube_clients(info)
+    namespace(core, name)
+    custom.create_namespaced_custom_object(GROUP, VERSION, name, "kafkaconnections", custom_resource(
+        "KafkaConnection", "local", {"bootstrapServers": [info.kafka_bootstrap]}))
+
+
 def custom_resource(kind: str, name: str, spec: dict[str, object]) -> dict[str, object]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name},
             "spec": spec}

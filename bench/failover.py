@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import custom_resource, kube_clients, local_stack, namespace
+from common import custom_resource, kube_clients, local_stack, namespace_with_connection
 from kubernetes import client
 
 from localstack import StackInfo
@@ -66,9 +66,7 @@ def main() -> int:
     with local_stack() as info:
         core, _, custom = kube_clients(info)
         ns = f"bench-failover-{uuid.uuid4().hex[:6]}"
-        namespace(core, ns)
-        custom.create_namespaced_custom_object(GROUP, VERSION, ns, "kafkaconnections", custom_resource(
-            "KafkaConnection", "local", {"bootstrapServers": [info.kafka_bootstrap]}))
+        namespace_with_connection(info, ns)
         logs = Path(tempfile.mkdtemp())
         results: dict[int, list[tuple[float, float]]] = {}
         try:

@@ -27,6 +27,7 @@ from common import (
     kube_clients,
     local_stack,
     namespace,
+    namespace_with_connection,
     operator_process,
     rss_mib,
 )
@@ -189,9 +190,7 @@ def reaction_latency(info: StackInfo, run: str, trials: int) -> list[float]:
 def operator_rss(info: StackInfo, run: str, mapping: dict[str, str], count: int) -> tuple[float, float]:
     core, _, custom = kube_clients(info)
     ns = f"bench-rss-{run}"
-    namespace(core, ns)
-    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "kafkaconnections", custom_resource(
-        "KafkaConnection", "local", {"bootstrapServers": [info.kafka_bootstrap]}))
+    namespace_with_connection(info, ns)
     topics = list(mapping.values())
     try:
         with operator_process(info) as operator:

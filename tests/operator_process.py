@@ -14,6 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from localstack import StackInfo
 from support import eventually
 
@@ -78,6 +80,14 @@ class OperatorProcess:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
             text: str = r.read().decode()
             return text
+
+    def metric(self, name: str, labels: dict[str, str]) -> float | None:
+        """One sample of the process's /metrics, or None when it is not there."""
+        for family in text_string_to_metric_families(self.metrics()):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -7,11 +7,13 @@ from typing import Any
 from kubernetes import client
 
 from conftest import Kube
-from support import eventually
+from support import eventually, unique
 
 GROUP, VERSION = "eventsub.io", "v1alpha1"
 PLURALS = {"KafkaConnection": "kafkaconnections", "EventTopic": "eventtopics",
            "EventSubscription": "eventsubscriptions", "EventReplay": "eventreplays"}
+# kwok runs no image: the local stack's consumer runner runs the consumers of such pods.
+CONSUMER_TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
 
 
 def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -79,3 +81,22 @@ def event_reasons(kube: Kube, namespace: str, name: str) -> list[str]:
 
 def events(kube: Kube, namespace: str) -> list[client.CoreV1Event]:
     return list(kube.core.list_namespaced_event(namespace).items)
+
+
+def consumed_topic(kube: Kube, namespace: str, bootstrap: str, scaling: dict[str, Any], *,
+                   partitions: int = 4, template: dict[str, Any] | None = None,
+                   dead_letter_topic: bool = False) -> str:
+    """KafkaConnection "local", EventTopic "work" (InSync) and EventSubscription "workers"
+    reading it from Earliest with this scaling (Running), with dead-letter topic
+    "<topic>.dlq" if asked; returns the Kafka topic's name."""
+    create(kube, namespace, resource("KafkaConnection", "local", {"bootstrapServers": [bootstrap]}))
+    topic = unique("work")
+    create(kube, namespace, resource("EventTopic", "work", {
+        "connectionRef": {"name": "local"}, "topicName": topic, "partitions": partitions}))
+    wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
+    create(kube, namespace, resource("EventSubscription", "workers", {
+        "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
+        "startPosition": "Earliest", "scaling": scaling, "template": template or CONSUMER_TEMPLATE,
+        **({"deadLetterTopic": f"{topic}.dlq"} if dead_letter_topic else {})}))
+    wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
+    return topic

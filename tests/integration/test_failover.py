@@ -18,16 +18,22 @@ from conftest import Kube, fresh_namespace
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
-from resources import create, event_reasons, get, resource, wait_condition
+from resources import consumed_topic, create, event_reasons, get, resource, wait_condition
 from support import eventually, unique
-
-TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
 
 
 @pytest.fixture
 def own_namespace(kube: Kube) -> Iterator[str]:
     with fresh_namespace(kube, "l") as name:  # not watched by the session's operator
         yield name
+
+
+def _pair(crds: StackInfo, namespace: str, tmp_path: Path) -> tuple[str, OperatorProcess, OperatorProcess]:
+    """Two operators on one Lease watching namespace: (the lease, the leader, the standby)."""
+    lease, env = unique("eventsub-leader"), {"EVENTSUB_NAMESPACES": namespace}
+    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
+    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    return lease, first, second
 
 
 def _reconciled(operator: OperatorProcess) -> float:
@@ -53,28 +59,16 @@ def _produce(bootstrap: str, topic: str, count: int) -> None:
 
 def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
         kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
-    namespace, lease = own_namespace, unique("eventsub-leader")
-    env = {"EVENTSUB_NAMESPACES": namespace}
-    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
-    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    namespace = own_namespace
+    lease, first, second = _pair(crds, namespace, tmp_path)
     try:
         assert first.leading() and not second.leading()
         assert second.probe("/readyz")[0] == 200  # a standby is ready: it serves and waits
         assert _lease(kube, lease).spec.holder_identity == first.probe("/readyz")[1]["identity"]
-        create(kube, namespace, resource("KafkaConnection", "local",
-                                         {"bootstrapServers": [crds.kafka_bootstrap]}))
-        topic = unique("failover")
-        create(kube, namespace, resource("EventTopic", "work", {
-            "connectionRef": {"name": "local"}, "topicName": topic, "partitions": 4}))
-        wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
         # A long cooldown: whoever leads after the drain must hold the 4 replicas through it.
-        create(kube, namespace, resource("EventSubscription", "workers", {
-            "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
-            "startPosition": "Earliest", "template": TEMPLATE,
-            "scaling": {"minReplicas": 0, "maxReplicas": 4, "lagThreshold": 50,
-                        "pollIntervalSeconds": 1, "cooldownSeconds": 20,
-                        "scaleDownStabilizationSeconds": 20}}))
-        wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
+        topic = consumed_topic(kube, namespace, crds.kafka_bootstrap, {
+            "minReplicas": 0, "maxReplicas": 4, "lagThreshold": 50, "pollIntervalSeconds": 1,
+            "cooldownSeconds": 20, "scaleDownStabilizationSeconds": 20})
         assert _reconciled(first) > 0
         assert _reconciled(second) == 0  # the standby watched everything and wrote nothing
 
@@ -96,7 +90,7 @@ def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
             # The new leader's scaler has polled (its metric exists) and kept the 4 replicas:
             # with no lag, a fresh memory would have scaled to zero on that first poll.
             ours = {"namespace": namespace, "subscription": "workers"}
-            eventually(lambda: _metric(second, "eventsub_subscription_desired_replicas", ours)
+            eventually(lambda: second.metric("eventsub_subscription_desired_replicas", ours)
                        is not None, timeout=30, what="the new leader polled the group")
             assert _replicas(kube, namespace) == 4
             assert "ScaledDown" not in event_reasons(kube, namespace, "workers")
@@ -117,9 +111,7 @@ def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
 
 def test_a_clean_stop_releases_the_lease_and_the_standby_leads_at_once(
         kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
-    lease, env = unique("eventsub-leader"), {"EVENTSUB_NAMESPACES": own_namespace}
-    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
-    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    lease, first, second = _pair(crds, own_namespace, tmp_path)
     try:
         assert first.stop() == 0, first.log()[-3000:]
         stopped = time.monotonic()
@@ -135,21 +127,12 @@ def test_a_clean_stop_releases_the_lease_and_the_standby_leads_at_once(
     assert "Traceback" not in first.log() + second.log()
 
 
-def _metric(operator: OperatorProcess, name: str, labels: dict[str, str]) -> float | None:
-    for family in text_string_to_metric_families(operator.metrics()):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return float(sample.value)
-    return None
-
 
 def test_a_frozen_leader_is_replaced_and_steps_down_without_acting_when_it_wakes(
         kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
     # SIGSTOP is the zombie leader: alive, holding connections, not renewing. When it wakes up
     # the others have moved on; it must not write anything and must leave.
-    lease, env = unique("eventsub-leader"), {"EVENTSUB_NAMESPACES": own_namespace}
-    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
-    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    lease, first, second = _pair(crds, own_namespace, tmp_path)
     try:
         create(kube, own_namespace, resource("KafkaConnection", "local",
                                              {"bootstrapServers": [crds.kafka_bootstrap]}))
@@ -178,22 +161,11 @@ def test_a_frozen_leader_is_replaced_and_steps_down_without_acting_when_it_wakes
 
 def test_a_replay_interrupted_by_a_failover_moves_the_offsets_once(
         kube: Kube, crds: StackInfo, own_namespace: str, tmp_path: Path) -> None:
-    namespace, lease = own_namespace, unique("eventsub-leader")
-    env = {"EVENTSUB_NAMESPACES": namespace}
-    first = OperatorProcess(crds, tmp_path / "first.log", env, lease=lease)
-    second = OperatorProcess(crds, tmp_path / "second.log", env, lease=lease, expect_leader=False)
+    namespace = own_namespace
+    _, first, second = _pair(crds, namespace, tmp_path)
     try:
-        create(kube, namespace, resource("KafkaConnection", "local",
-                                         {"bootstrapServers": [crds.kafka_bootstrap]}))
-        topic = unique("replayed")
-        create(kube, namespace, resource("EventTopic", "work", {
-            "connectionRef": {"name": "local"}, "topicName": topic, "partitions": 4}))
-        wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
-        create(kube, namespace, resource("EventSubscription", "workers", {
-            "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
-            "startPosition": "Earliest", "template": TEMPLATE,
-            "scaling": {"minReplicas": 2, "maxReplicas": 2, "pollIntervalSeconds": 1}}))
-        wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
+        topic = consumed_topic(kube, namespace, crds.kafka_bootstrap,
+                               {"minReplicas": 2, "maxReplicas": 2, "pollIntervalSeconds": 1})
         with ConsumerRunner(kube.core, namespace, "workers", tmp_path / "consumers") as runner:
             _produce(crds.kafka_bootstrap, topic, 40)
             eventually(lambda: len(set(runner.processed())) == 40, timeout=60, what="consumed")

@@ -13,33 +13,22 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
-from resources import condition, create, event_reasons, get, resource, wait_condition
-from support import eventually, unique
+from resources import condition, consumed_topic, event_reasons, get, wait_condition
+from support import eventually
 
 pytestmark = pytest.mark.usefixtures("operator")
-TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
 
 
 def _setup(kube: Kube, namespace: str, stack_info: StackInfo, partitions: int,
            scaling: dict[str, Any]) -> str:
-    create(kube, namespace, resource("KafkaConnection", "local",
-                                     {"bootstrapServers": [stack_info.kafka_bootstrap]}))
-    topic = unique("work")
-    create(kube, namespace, resource("EventTopic", "work", {
-        "connectionRef": {"name": "local"}, "topicName": topic, "partitions": partitions}))
-    wait_condition(kube, namespace, "EventTopic", "work", reason="InSync")
-    create(kube, namespace, resource("EventSubscription", "workers", {
-        "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "work"}],
-        "startPosition": "Earliest", "deadLetterTopic": f"{topic}.dlq",
-        "scaling": {"pollIntervalSeconds": 1, **scaling}, "template": TEMPLATE}))
-    wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
-    return topic
+    return consumed_topic(kube, namespace, stack_info.kafka_bootstrap,
+                          {"pollIntervalSeconds": 1, **scaling}, partitions=partitions,
+                          dead_letter_topic=True)
 
 
 def _produce(bootstrap: str, topic: str, partitions: int, count: int, start: int = 0,
@@ -49,14 +38,6 @@ def _produce(bootstrap: str, topic: str, partitions: int, count: int, start: int
         producer.produce(topic, value or f"event-{i}".encode(),
                          partition=partition if partition is not None else i % partitions)
     assert producer.flush(30) == 0
-
-
-def _metric(operator: OperatorProcess, name: str, labels: dict[str, str]) -> float | None:
-    for family in text_string_to_metric_families(operator.metrics()):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return float(sample.value)
-    return None
 
 
 def _status(kube: Kube, namespace: str) -> dict[str, Any]:
@@ -83,11 +64,11 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
         print(f"backlog -> 4 replicas in {time.monotonic() - produced_at:.1f}s")
         ours = {"namespace": namespace, "subscription": "workers"}
         # The metrics follow the scale (after its Event is posted): wait for them.
-        eventually(lambda: _metric(operator, "eventsub_subscription_replicas", ours) == 4.0,
+        eventually(lambda: operator.metric("eventsub_subscription_replicas", ours) == 4.0,
                    timeout=15, what="replicas metric")
-        assert _metric(operator, "eventsub_partition_lag", {**ours, "topic": topic,
+        assert operator.metric("eventsub_partition_lag", {**ours, "topic": topic,
                                                             "partition": "0"}) is not None
-        assert _metric(operator, "eventsub_scale_events_total", {**ours, "direction": "up"}) == 1.0
+        assert operator.metric("eventsub_scale_events_total", {**ours, "direction": "up"}) == 1.0
         eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="backlog drained")
         eventually(lambda: _status(kube, namespace).get("totalLag") == 0, what="lag 0 in status")
         eventually(lambda: _deployment_replicas(kube, namespace) == 0, timeout=60,
