@@ -39,6 +39,7 @@ from localstack.paths import REPO_ROOT
 from localstack.stack import LocalStack
 
 NAMESPACE = "eventsub-demo"
+DEMO_LABEL = "eventsub.io/demo"  # marks the namespace as the demo's own
 SAMPLES = REPO_ROOT / "manifests" / "samples"
 CRDS = REPO_ROOT / "crds"
 RUN_DIR = REPO_ROOT / ".run" / "demo"
@@ -116,6 +117,7 @@ class Demo:
     topics: dict[str, str] = field(default_factory=dict)  # EventTopic name -> Kafka topic
     seen_events: set[str] = field(default_factory=set)
     max_replicas: int = 0
+    created_namespace: bool = False  # only a namespace this run created is deleted
 
     @property
     def custom(self) -> client.CustomObjectsApi:
@@ -140,12 +142,24 @@ class Demo:
         self.screen.say("CRDs established")
 
     def fresh_namespace(self) -> None:
-        with contextlib.suppress(client.ApiException):
-            self.core.delete_namespace(NAMESPACE)
+        try:
+            existing = self.core.read_namespace(NAMESPACE)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+        else:
+            if (existing.metadata.labels or {}).get(DEMO_LABEL) != "true":
+                raise DemoFailed(f"namespace {NAMESPACE} exists and was not made by the demo: "
+                                 "the demo will not touch it")
             self.screen.say(f"namespace {NAMESPACE} is left from an earlier run: deleting it first")
+            self._release_topics()  # no operator runs yet to let its topics go
+            with contextlib.suppress(client.ApiException):
+                self.core.delete_namespace(NAMESPACE)
         self._until(lambda: _gone(lambda: self.core.read_namespace(NAMESPACE)), 120,
                     f"the old namespace {NAMESPACE} to go")
-        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
+        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+            name=NAMESPACE, labels={DEMO_LABEL: "true"})))
+        self.created_namespace = True
 
     def start_operator(self) -> None:
         self.screen.heading("Starting the operator (python -m eventsub), watching namespace " + NAMESPACE)
@@ -344,30 +358,64 @@ class Demo:
     # -- cleaning up ----------------------------------------------------------------------------
 
     def clean_up(self) -> None:
+        """Stops and deletes what this run started and created, step by step: a step that
+        fails does not keep the next ones from running."""
         self.screen.heading("Cleaning up")
-        if self.runner is not None:
-            self.runner.__exit__(None, None, None)
+        try:
+            if self.runner is not None:
+                self._step("stopping the consumers", lambda: self.runner.__exit__(None, None, None))
+            if self.created_namespace:
+                self._step("deleting the topics", self._delete_topics)
+                self._step("deleting the namespace", self._delete_namespace)
+        finally:
+            self._step("stopping the operator", self._stop_operator)
+
+    def _step(self, what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as error:
+            self.screen.say(f"{what} failed: {error}")
+
+    def _delete_topics(self) -> None:
         if self.operator_alive():
-            # Delete-policy topics: the operator deletes their Kafka topics as they go.
-            with contextlib.suppress(client.ApiException):
-                self.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, NAMESPACE,
-                                                                       "eventtopics")
+            # Delete-policy EventTopics: the operator deletes their Kafka topics as they go.
+            self.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, NAMESPACE,
+                                                                   "eventtopics")
+            with contextlib.suppress(DemoFailed):
                 self._until(lambda: not self.custom.list_namespaced_custom_object(
                     GROUP, VERSION, NAMESPACE, "eventtopics")["items"], 60, "the EventTopics to go")
-                self.screen.say(f"deleted Kafka topics {', '.join(self.topics.values())}")
-        with contextlib.suppress(Exception):
-            AdminClient({"bootstrap.servers": self.target.producer_kafka}).delete_topics(
-                [f"{NAMESPACE}.order-emails.dlq"], operation_timeout=10)
-        with contextlib.suppress(client.ApiException):
-            self.core.delete_namespace(NAMESPACE)
-            self.screen.say(f"deleted namespace {NAMESPACE}")
-        if self.operator is not None and self.operator.poll() is None:
-            self.operator.send_signal(signal.SIGTERM)
-            try:
-                self.operator.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.operator.kill()
-            self.screen.say("operator stopped")
+        self._release_topics()  # whatever the operator did not get to
+        names = [*self.topics.values(), f"{NAMESPACE}.order-emails.dlq"]
+        futures = AdminClient({"bootstrap.servers": self.target.producer_kafka}).delete_topics(
+            names, operation_timeout=10)
+        for future in futures.values():
+            with contextlib.suppress(Exception):  # already deleted by the operator
+                future.result(15)
+        self.screen.say(f"deleted Kafka topics {', '.join(names)}")
+
+    def _release_topics(self) -> None:
+        """Removes the demo's finalizers from its EventTopics, so nothing waits on an operator."""
+        for topic in self.custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE,
+                                                               "eventtopics")["items"]:
+            with contextlib.suppress(client.ApiException):
+                self.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, NAMESPACE, "eventtopics", topic["metadata"]["name"],
+                    {"metadata": {"finalizers": None}})
+
+    def _delete_namespace(self) -> None:
+        self.core.delete_namespace(NAMESPACE)
+        self.screen.say(f"deleted namespace {NAMESPACE}")
+
+    def _stop_operator(self) -> None:
+        if self.operator is None or self.operator.poll() is not None:
+            return
+        self.operator.send_signal(signal.SIGTERM)
+        try:
+            self.operator.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.operator.kill()
+            self.operator.wait()
+        self.screen.say("operator stopped")
 
 
 def _sample(file: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The chart's RBAC is enough, and no more: the operator runs with a token of the chart's
 ServiceAccount (not an admin certificate) through a whole scenario — a SCRAM connection whose
-Secret it reads, a Delete-policy topic, a subscription that scales, a replay — and the same
-credentials are refused outside the watched namespace."""
+Secret it reads, a Delete-policy topic, a subscription that scales, a rewind and a bounded
+replay — and the same credentials are refused outside the watched namespace."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from operator_process import TEST_SETTINGS, OperatorProcess
 from resources import create, delete, event_reasons, get, gone, resource, wait_condition
 from support import eventually, unique
 
-TEMPLATE = {"spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
+# Job pods (a bounded replay) stay Running on kwok until their consumer process exits.
+TEMPLATE = {"metadata": {"annotations": {"localstack.eventsub.io/run-until-exit": "true"}},
+            "spec": {"containers": [{"name": "consumer", "image": "example/consumer:1"}]}}
 
 
 @pytest.fixture
@@ -106,6 +108,15 @@ def test_a_whole_scenario_under_the_charts_service_account(
                            reason="CaughtUp", timeout=120)
             eventually(lambda: sum(Counter(runner.processed()).values()) >= 800, timeout=60,
                        what="every message processed again")
+            # A bounded replay: a Job the operator creates and whose status it reads.
+            with ConsumerRunner(kube.core, watched, "", tmp_path / "job",
+                                selector="eventsub.io/replay=bounded") as job:
+                create(kube, watched, resource("EventReplay", "bounded", {
+                    "subscriptionRef": {"name": "workers"}, "from": {"earliest": True},
+                    "mode": "Job"}))
+                wait_condition(kube, watched, "EventReplay", "bounded", type_="Succeeded",
+                               reason="Completed", timeout=120)
+            assert len(job.processed()) == 400
         assert "ScaledUp" in event_reasons(kube, watched, "workers")
 
         delete(kube, watched, "EventTopic", "work")  # Delete policy: the finalizer is the SA's

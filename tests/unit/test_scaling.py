@@ -187,6 +187,13 @@ def test_a_resumed_group_still_scales_up_at_once() -> None:
     assert decide(policy(maxReplicas=50), 2, lag(80), resumed_memory(2, 1000.0), 1001.0).replicas == 8
 
 
+def test_resuming_does_not_stretch_an_up_window() -> None:
+    # With an up window the lowest recommendation of the window wins; the replicas found at
+    # start are not a recommendation, so they do not hold a scale-up back.
+    p = policy(maxReplicas=50, scaleUpStabilizationSeconds=30)
+    assert decide(p, 2, lag(80), resumed_memory(2, 1000.0), 1001.0).replicas == 8
+
+
 def test_a_group_resumed_at_zero_starts_with_an_empty_memory() -> None:
     assert resumed_memory(0, 1000.0) == ScalerMemory()
     assert decide(policy(minReplicas=0), 0, lag(0), resumed_memory(0, 1000.0), 1001.0).replicas == 0

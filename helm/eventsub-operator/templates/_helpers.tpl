@@ -78,13 +78,14 @@ The operator's RBAC rules, shared by the ClusterRole (all namespaces) and by the
 watched namespace.
 */}}
 {{- define "eventsub-operator.rules" -}}
-# The eventsub resources: watched, and patched for finalizers and bookkeeping annotations.
+# Exactly what the operator calls; a test runs a whole scenario (both replay modes) with these.
+# The eventsub resources: watched, and patched for the Delete policy's finalizer.
 - apiGroups: ["eventsub.io"]
   resources: ["kafkaconnections", "eventtopics", "eventsubscriptions", "eventreplays"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["eventsub.io"]
   resources: ["kafkaconnections/status", "eventtopics/status", "eventsubscriptions/status", "eventreplays/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["get", "patch"]
 # Consumer Deployments and replay Jobs carry an ownerReference with blockOwnerDeletion; clusters
 # that enforce owner-reference permissions require update on the owner's finalizers.
 - apiGroups: ["eventsub.io"]
@@ -93,25 +94,23 @@ watched namespace.
 # Events on the eventsub resources.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-# Kafka credentials and TLS material referenced by KafkaConnections.
+  verbs: ["create"]
+# Kafka credentials and TLS material referenced by KafkaConnections: by name, never listed.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
-# Consumer Deployments (server-side apply) and their scaling.
+# Consumer Deployments: server-side apply (create when new, patch) and scaling. Garbage
+# collection deletes them with their EventSubscription.
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["create", "patch"]
 - apiGroups: ["apps"]
   resources: ["deployments/scale"]
-  verbs: ["get", "update", "patch"]
+  verbs: ["get", "patch"]
 # Jobs of bounded EventReplays; their outcome is read from the status subresource.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["create"]
 - apiGroups: ["batch"]
   resources: ["jobs/status"]
   verbs: ["get"]

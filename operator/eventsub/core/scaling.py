@@ -37,6 +37,9 @@ class ScalerMemory:
 
     recommendations: tuple[tuple[float, int], ...] = ()  # (time, desired) within the windows
     last_active: float | None = None  # last time lag exceeded the activation threshold
+    # (time, replicas) when this process began serving a group that was already running: held
+    # through the down window like a recommendation, never a reason to delay scaling up.
+    resumed: tuple[float, int] | None = None
 
 
 def resumed_memory(current: int, now: float) -> ScalerMemory:
@@ -46,7 +49,7 @@ def resumed_memory(current: int, now: float) -> ScalerMemory:
     before replicas go, as they would have in the previous process; scaling up is not delayed."""
     if current <= 0:
         return ScalerMemory()
-    return ScalerMemory(recommendations=((now, current),), last_active=now)
+    return ScalerMemory(last_active=now, resumed=(now, current))
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def decide(policy: ScalingPolicy, current: int, lag: LagSnapshot, memory: Scaler
         why += f", capped at maxReplicas {policy.max_replicas}"
     horizon = max(policy.scale_up_stabilization_seconds, policy.scale_down_stabilization_seconds)
     history = (*tuple((t, r) for t, r in memory.recommendations if t > now - horizon), (now, desired))
-    replicas = _stabilized(policy, current, desired, history, now)
+    replicas = _stabilized(policy, current, desired, history, now, memory.resumed)
     if replicas != desired and replicas == current:
         why += f"; held at {current} by the stabilization window"
     upper = policy.max_replicas if policy.allow_idle_consumers else \
@@ -131,7 +134,8 @@ def _floor(policy: ScalingPolicy, active: bool, last_active: float | None,
 
 
 def _stabilized(policy: ScalingPolicy, current: int, desired: int,
-                history: tuple[tuple[float, int], ...], now: float) -> int:
+                history: tuple[tuple[float, int], ...], now: float,
+                resumed: tuple[float, int] | None = None) -> int:
     """HPA's rule: scale up to the lowest, down to the highest recommendation of the window."""
     if desired > current:
         window = [r for t, r in history if t >= now - policy.scale_up_stabilization_seconds]
@@ -139,6 +143,7 @@ def _stabilized(policy: ScalingPolicy, current: int, desired: int,
     if desired < current:
         if desired == 0:
             return 0  # only reached after the cooldown, which is the stabilization for zero
-        window = [r for t, r in history if t >= now - policy.scale_down_stabilization_seconds]
+        since = now - policy.scale_down_stabilization_seconds
+        window = [r for t, r in (*history, *((resumed,) if resumed else ())) if t >= since]
         return min(current, max(window))
     return current

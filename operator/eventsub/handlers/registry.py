@@ -15,7 +15,7 @@ from eventsub.config import OperatorConfig
 from eventsub.core.leadership import Timing
 from eventsub.endpoints import Endpoints
 from eventsub.handlers import resources as _resources  # noqa: F401  (registers handlers)
-from eventsub.kube.client import whoami
+from eventsub.kube.client import REQUEST_TIMEOUT, drain_writes, whoami
 from eventsub.kube.leases import LeaseStore
 from eventsub.reconcilers.leadership import LeaderElector
 from eventsub.reconcilers.runtime import Runtime
@@ -106,7 +106,14 @@ async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
         await runtime.stop()
     elector: LeaderElector | None = memo.get("elector")
     if elector is not None:
-        await elector.release()
+        # Writes already on their way finish first: handing over before they land would let
+        # them arrive after the next leader began.
+        still_sending = await drain_writes(timeout=REQUEST_TIMEOUT[1] + 5)
+        if still_sending:
+            logger.warning("%d write(s) still in flight: not releasing the Lease, it expires by "
+                           "itself", still_sending)
+        else:
+            await elector.release()
     endpoints: Endpoints | None = memo.get("endpoints")
     if endpoints is not None:
         await endpoints.stop()

@@ -5,28 +5,48 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from eventsub import fence
+
 T = TypeVar("T")
 
 # The sync client blocks; run its calls here so the event loop never waits on HTTP.
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kube")
+# The Lease has its own threads and client: a renewal never queues behind reconciler calls,
+# and it is never retried by urllib3 behind our back (its deadline is the renew deadline).
+_LEASE_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lease")
+_writes = 0  # writes being sent now; a clean stop waits for them before it hands over
+_writes_lock = threading.Lock()
+
+
+def _configuration() -> client.Configuration:
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config()
+        return client.Configuration.get_default_copy()
+    configuration = client.Configuration()
+    config.load_kube_config(client_configuration=configuration)
+    return configuration
 
 
 @functools.cache
 def api_client() -> client.ApiClient:
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-        config.load_incluster_config()
-        configuration = client.Configuration.get_default_copy()
-    else:
-        configuration = client.Configuration()
-        config.load_kube_config(client_configuration=configuration)
+    configuration = _configuration()
     configuration.connection_pool_maxsize = 32
+    return client.ApiClient(configuration)
+
+
+@functools.cache
+def lease_client() -> client.ApiClient:
+    configuration = _configuration()
+    configuration.retries = False
     return client.ApiClient(configuration)
 
 
@@ -40,6 +60,41 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))
 
 
+async def write(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Like call, for a change: the write fence is checked in the worker thread, right before
+    the request goes out, so a write that waited in the pool is not sent after the lease lapsed."""
+    loop = asyncio.get_running_loop()
+    kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+
+    def fenced() -> T:
+        global _writes
+        fence.check(what)
+        with _writes_lock:
+            _writes += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with _writes_lock:
+                _writes -= 1
+    return await loop.run_in_executor(_POOL, fenced)
+
+
+async def call_lease(fn: Callable[..., T], *args: Any, timeout: tuple[float, float],
+                     **kwargs: Any) -> T:
+    """A Lease call: its own threads, no retries, a short timeout."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _LEASE_POOL, functools.partial(fn, *args, _request_timeout=timeout, **kwargs))
+
+
+async def drain_writes(timeout: float) -> int:
+    """Waits until no write is being sent (at most timeout seconds); returns how many still are."""
+    deadline = time.monotonic() + timeout
+    while _writes and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return _writes
+
+
 class Gone:
     """The object a call named does not exist (HTTP 404)."""
 
@@ -47,10 +102,10 @@ class Gone:
 GONE = Gone()
 
 
-async def call_unless_gone(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | Gone:
-    """Like call, but an object that does not exist is GONE instead of an error."""
+async def unless_gone(request: Awaitable[T]) -> T | Gone:
+    """The result of a call or write, or GONE when the object it named does not exist."""
     try:
-        return await call(fn, *args, **kwargs)
+        return await request
     except ApiException as error:
         if error.status == 404:
             return GONE
@@ -63,7 +118,7 @@ async def whoami() -> str:
     review = client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview")
     try:
         answer = await call(client.AuthenticationV1Api(api_client()).create_self_subject_review, review)
-    except (ApiException, OSError) as error:
-        return f"an unknown user ({getattr(error, 'status', None) or error})"
+    except Exception as error:  # any transport error too: this is only for the log
+        return f"an unknown user ({getattr(error, 'status', None) or type(error).__name__})"
     info = answer.status.user_info if answer.status is not None else None
     return str(info.username) if info is not None and info.username else "an unknown user"

@@ -6,18 +6,17 @@ from typing import Any
 
 from kubernetes import client
 
-from eventsub import fence
-from eventsub.kube.client import Gone, api_client, call, call_unless_gone
+from eventsub.kube.client import Gone, api_client, call, unless_gone, write
 
 FIELD_MANAGER = "eventsub"
 
 
 async def apply_deployment(manifest: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply: eventsub owns the fields it renders; others keep theirs."""
-    fence.check("applying a Deployment")
     apps = client.AppsV1Api(api_client())
     meta = manifest["metadata"]
-    result = await call(apps.patch_namespaced_deployment, meta["name"], meta["namespace"], manifest,
+    result = await write("applying a Deployment", apps.patch_namespaced_deployment, meta["name"],
+                         meta["namespace"], manifest,
                         field_manager=FIELD_MANAGER, force=True,
                         _content_type="application/apply-patch+yaml")
     return dict(api_client().sanitize_for_serialization(result))
@@ -26,7 +25,7 @@ async def apply_deployment(manifest: dict[str, Any]) -> dict[str, Any]:
 async def deployment_replicas(namespace: str, name: str) -> int | None:
     """spec.replicas of the Deployment, or None when it does not exist."""
     apps = client.AppsV1Api(api_client())
-    scale = await call_unless_gone(apps.read_namespaced_deployment_scale, name, namespace)
+    scale = await unless_gone(call(apps.read_namespaced_deployment_scale, name, namespace))
     if isinstance(scale, Gone):
         return None
     return int(scale.spec.replicas or 0) if scale.spec is not None else 0
@@ -34,8 +33,8 @@ async def deployment_replicas(namespace: str, name: str) -> int | None:
 
 async def scale_deployment(namespace: str, name: str, replicas: int) -> bool:
     """Sets spec.replicas through the scale subresource; False if the Deployment is gone."""
-    fence.check("scaling a Deployment")
     apps = client.AppsV1Api(api_client())
-    outcome = await call_unless_gone(apps.patch_namespaced_deployment_scale, name, namespace,
-                                     {"spec": {"replicas": replicas}}, field_manager=FIELD_MANAGER)
+    outcome = await unless_gone(write("scaling a Deployment", apps.patch_namespaced_deployment_scale,
+                                      name, namespace, {"spec": {"replicas": replicas}},
+                                      field_manager=FIELD_MANAGER))
     return not isinstance(outcome, Gone)

@@ -7,16 +7,15 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from eventsub import fence
-from eventsub.kube.client import Gone, api_client, call, call_unless_gone
+from eventsub.kube.client import Gone, api_client, call, unless_gone, write
 
 
 async def create_job(manifest: dict[str, Any]) -> None:
     """Creates the Job; one that exists already (a restart after creating it) is fine."""
-    fence.check("creating a Job")
     batch = client.BatchV1Api(api_client())
     try:
-        await call(batch.create_namespaced_job, manifest["metadata"]["namespace"], manifest)
+        await write("creating a Job", batch.create_namespaced_job, manifest["metadata"]["namespace"],
+                    manifest)
     except ApiException as error:
         if error.status != 409:
             raise
@@ -25,7 +24,7 @@ async def create_job(manifest: dict[str, Any]) -> None:
 async def job_outcome(namespace: str, name: str) -> str | None:
     """"Complete", "Failed", "Running", or None when the Job does not exist."""
     batch = client.BatchV1Api(api_client())
-    job = await call_unless_gone(batch.read_namespaced_job_status, name, namespace)
+    job = await unless_gone(call(batch.read_namespaced_job_status, name, namespace))
     if isinstance(job, Gone):
         return None
     for condition in (job.status.conditions if job.status else None) or []:

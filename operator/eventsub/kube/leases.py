@@ -9,7 +9,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from eventsub.core.leadership import LeaseRecord
-from eventsub.kube.client import Gone, api_client, call, call_unless_gone
+from eventsub.kube.client import Gone, call_lease, lease_client, unless_gone
 
 # A renewal that hangs must not outlast the renew deadline: fail fast and try again.
 LEASE_REQUEST_TIMEOUT = (2, 4)
@@ -29,11 +29,11 @@ class LeaseStore:
         self.namespace, self.name = namespace, name
 
     def _api(self) -> client.CoordinationV1Api:
-        return client.CoordinationV1Api(api_client())
+        return client.CoordinationV1Api(lease_client())
 
     async def read(self) -> LeaseRecord | None:
-        lease = await call_unless_gone(self._api().read_namespaced_lease, self.name, self.namespace,
-                                       _request_timeout=LEASE_REQUEST_TIMEOUT)
+        lease = await unless_gone(call_lease(self._api().read_namespaced_lease, self.name,
+                                             self.namespace, timeout=LEASE_REQUEST_TIMEOUT))
         if isinstance(lease, Gone):
             return None
         spec = lease.spec or client.V1LeaseSpec()
@@ -44,7 +44,7 @@ class LeaseStore:
 
     async def write(self, previous: LeaseRecord | None, holder: str | None, duration_seconds: int,
                     acquired: bool) -> LeaseRecord:
-        """Creates the Lease, or merge-patches the version `previous` was read at.
+        """Creates the Lease, or patches the version `previous` was read at.
 
         acquired: this write takes the lease (acquireTime set, one more transition); otherwise
         it renews or releases it and acquireTime stays. Raises LeaseConflict when another
@@ -62,12 +62,12 @@ class LeaseStore:
             if previous is None:
                 body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                         "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
-                written = await call(api.create_namespaced_lease, self.namespace, body,
-                                     _request_timeout=LEASE_REQUEST_TIMEOUT)
+                written = await call_lease(api.create_namespaced_lease, self.namespace, body,
+                                           timeout=LEASE_REQUEST_TIMEOUT)
             else:
                 patch = {"metadata": {"resourceVersion": previous.version}, "spec": spec}
-                written = await call(api.patch_namespaced_lease, self.name, self.namespace, patch,
-                                     _request_timeout=LEASE_REQUEST_TIMEOUT)
+                written = await call_lease(api.patch_namespaced_lease, self.name, self.namespace,
+                                           patch, timeout=LEASE_REQUEST_TIMEOUT)
         except ApiException as error:
             if error.status == 409:
                 raise LeaseConflict() from None

@@ -10,9 +10,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from eventsub import fence
 from eventsub.api.base import GROUP, VERSION
-from eventsub.kube.client import Gone, api_client, call, call_unless_gone
+from eventsub.kube.client import Gone, api_client, call, unless_gone, write
 
 logger = logging.getLogger("eventsub.kube")
 
@@ -34,27 +33,27 @@ class ObjectRef:
 
 async def patch_status(ref: ObjectRef, status: dict[str, Any]) -> bool:
     """Merge-patches the status subresource; False if the object is gone."""
-    fence.check("writing status")
     custom = client.CustomObjectsApi(api_client())
-    outcome = await call_unless_gone(custom.patch_namespaced_custom_object_status, GROUP, VERSION,
-                                     ref.namespace, ref.plural, ref.name, {"status": status})
+    outcome = await unless_gone(write("writing status", custom.patch_namespaced_custom_object_status,
+                                      GROUP, VERSION, ref.namespace, ref.plural, ref.name,
+                                      {"status": status}))
     return not isinstance(outcome, Gone)
 
 
-async def set_finalizer(ref: ObjectRef, meta: dict[str, Any], finalizer: str, present: bool) -> bool:
-    """Adds or removes one finalizer; False if the object is gone.
+async def set_finalizer(ref: ObjectRef, meta: dict[str, Any], finalizer: str, present: bool,
+                        drop: tuple[str, ...] = ()) -> bool:
+    """Adds or removes one finalizer (and removes those in drop); False if the object is gone.
 
     The patch carries the resourceVersion the list was read at, so a concurrent change of the
     finalizers (another controller's) fails with 409 instead of being overwritten.
     """
-    fence.check("changing finalizers")
-    finalizers = [f for f in meta.get("finalizers") or [] if f != finalizer]
+    finalizers = [f for f in meta.get("finalizers") or [] if f != finalizer and f not in drop]
     if present:
         finalizers.append(finalizer)
     patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
     custom = client.CustomObjectsApi(api_client())
-    outcome = await call_unless_gone(custom.patch_namespaced_custom_object, GROUP, VERSION,
-                                     ref.namespace, ref.plural, ref.name, patch)
+    outcome = await unless_gone(write("changing finalizers", custom.patch_namespaced_custom_object,
+                                      GROUP, VERSION, ref.namespace, ref.plural, ref.name, patch))
     return not isinstance(outcome, Gone)
 
 

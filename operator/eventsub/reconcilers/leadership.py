@@ -67,8 +67,11 @@ class LeaderElector:
         try:
             record = await self.store.read()
             self._set_problem(None)
-            self._sighting = sight(self._sighting, record, started)
-            action = claim(record, self._sighting, self.identity, started)
+            # A version is seen when the read returns, not when it was sent: a slow read must
+            # not backdate the wait (the leader may have written it at the very end).
+            seen = self.clock()
+            self._sighting = sight(self._sighting, record, seen)
+            action = claim(record, self._sighting, self.identity, seen)
             if self.leading and action is not Claim.RENEW:
                 # Someone else holds it: we were too slow to renew. Stop acting right away.
                 self._last_renewed = float("-inf")
@@ -80,7 +83,7 @@ class LeaderElector:
                                              acquired=action is not Claim.RENEW)
         except LeaseConflict:
             return False  # someone else wrote it first; look again next round
-        except (ApiException, OSError) as error:
+        except Exception as error:  # the API server's refusals and any transport error alike
             self._set_problem(f"could not read or write Lease {self.store.namespace}/"
                               f"{self.store.name}: {_short(error)}")
             return self.leading and not must_step_down(self._last_renewed, self.clock(), self.timing)
@@ -112,7 +115,7 @@ class LeaderElector:
         try:
             await self.store.write(self._record, None, 1, acquired=False)
             logger.info("released the Lease")
-        except (LeaseConflict, ApiException, OSError) as error:
+        except Exception as error:
             logger.warning("could not release the Lease (it expires by itself): %s", _short(error))
 
 

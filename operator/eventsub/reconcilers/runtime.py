@@ -21,6 +21,7 @@ from eventsub.reconcilers.scaler import Scaler
 logger = logging.getLogger("eventsub.runtime")
 TOPIC_WORKERS = 2  # two passes in flight: one slow cluster does not hold up the others
 TOPIC_BATCH = 500
+NOT_LEADING_RETRY_SECONDS = 1.0
 TOPIC_LINGER = 0.1  # seconds a pass waits for more topics to arrive (as Strimzi's batching does)
 
 
@@ -120,10 +121,11 @@ class Runtime:
             except asyncio.CancelledError:
                 raise
             except NotLeading as refused:
-                # Leadership is lapsing: this process is about to exit; keep the work queued.
+                # Leadership is lapsing: this process is about to exit; keep the work queued,
+                # without spinning on it meanwhile.
                 logger.info("%s: %s", kind, refused)
                 for key in keys:
-                    queue.add(key)
+                    queue.add(key, NOT_LEADING_RETRY_SECONDS)
             except ApiException as error:
                 # The API server refused or failed (e.g. a namespace being deleted): retry later.
                 logger.warning("%s: Kubernetes API error %s %s; retrying %d object(s)", kind,

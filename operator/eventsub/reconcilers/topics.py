@@ -9,13 +9,14 @@ once; the next pass verifies and reports them Ready, so status always shows what
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from eventsub.api.topic import EventTopicSpec
@@ -34,6 +35,7 @@ PLURAL = "eventtopics"
 VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates asynchronously
 # Held by Delete-policy EventTopics only, so deleting a Retain topic never waits on anything.
 FINALIZER = "eventsub.io/delete-kafka-topic"
+LEGACY_FINALIZERS = ("eventsub.io/finalizer",)  # what earlier versions set through kopf
 DELETION_RETRY_SECONDS = 10.0
 
 
@@ -84,6 +86,7 @@ class TopicReconciler:
         self.deletion_timeout_seconds = deletion_timeout_seconds
         self._created: set[str] = set()  # keys whose topic this process created (not adopted)
         self.deletions = WorkQueue()  # Delete-policy topics being deleted, until Kafka's is gone
+        self._failing_since: dict[str, float] = {}  # key -> first failed deletion attempt
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -114,9 +117,9 @@ class TopicReconciler:
         body = self.cache.get(PLURAL, key)
         if body is None:
             return None
-        holds_finalizer = FINALIZER in (body["metadata"].get("finalizers") or [])
+        finalizers = body["metadata"].get("finalizers") or []
         if body["metadata"].get("deletionTimestamp"):
-            if holds_finalizer:
+            if _holds_ours(finalizers):
                 self.deletions.add(key)
             return None
         try:
@@ -126,10 +129,15 @@ class TopicReconciler:
             self._resync(key)
             return None
         wants_finalizer = spec.deletion_policy == "Delete"
-        if wants_finalizer != holds_finalizer:
+        if wants_finalizer != (FINALIZER in finalizers) or set(LEGACY_FINALIZERS) & set(finalizers):
             # The patch's watch event brings the topic back to a pass with the finalizer right.
-            await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER,
-                                wants_finalizer)
+            try:
+                await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER,
+                                    wants_finalizer, drop=LEGACY_FINALIZERS)
+            except ApiException as error:  # e.g. 409: changed meanwhile; only this one waits
+                logger.info("EventTopic %s: finalizer not updated (HTTP %s); retrying", key,
+                            error.status)
+                self.queue.retry(key)
             return None
         return Item(key, body, spec, desired_topic(body, spec))
 
@@ -301,24 +309,37 @@ class TopicReconciler:
     async def finish_deletion(self, key: str) -> None:
         """Deletes the Kafka topic of a Delete-policy EventTopic, then lets the resource go."""
         body = self.cache.get(PLURAL, key)
-        if body is None or FINALIZER not in (body["metadata"].get("finalizers") or []):
+        if body is None or not _holds_ours(body["metadata"].get("finalizers") or []):
+            self._failing_since.pop(key, None)
             return
+        ref = ObjectRef.of(body, PLURAL)
         try:
-            outcome = await self.delete(body)
-        except KafkaRequestError:
-            self.deletions.add(key, DELETION_RETRY_SECONDS)
+            spec = EventTopicSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            spec = None
+        if spec is None or spec.deletion_policy != "Delete":
+            # Switched to Retain while the deletion waited (to save the data): keep the topic.
+            await post_event(ref, "Normal", "TopicRetained",
+                             "deletionPolicy is not Delete: the Kafka topic was kept")
+        elif self.connections.probing(connection_key(body, spec)):
+            self.deletions.add(key, 1.0)  # not probed yet (a fresh process): decide nothing
             return
-        logger.info("EventTopic %s: %s", key, outcome)
-        await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER, False)
+        else:
+            try:
+                logger.info("EventTopic %s: %s", key, await self.delete(key, body, spec))
+            except KafkaRequestError:
+                self.deletions.add(key, DELETION_RETRY_SECONDS)
+                return
+        self._failing_since.pop(key, None)
+        await set_finalizer(ref, body["metadata"], FINALIZER, False, drop=LEGACY_FINALIZERS)
 
-    async def delete(self, body: Body) -> str:
+    async def delete(self, key: str, body: Body, spec: EventTopicSpec) -> str:
         """Deletes the Kafka topic of a Delete-policy EventTopic being deleted.
 
         Returns what happened. Raises KafkaUnavailable while Kafka cannot be reached and the
         deletion deadline has not passed; after it, the topic is kept and the resource released,
         so an outage never wedges a namespace deletion.
         """
-        spec = EventTopicSpec.model_validate(body.get("spec") or {})
         name, ref = topic_name(body, spec), ObjectRef.of(body, PLURAL)
         connection = connection_key(body, spec)
         # A pass that began before the deletion could still create the topic after we delete
@@ -346,7 +367,7 @@ class TopicReconciler:
         if error is None or error.reason == "TopicNotFound":
             await post_event(ref, "Normal", "TopicDeleted", f"deleted Kafka topic {name}")
             return f"deleted Kafka topic {name}"
-        if self._deletion_overdue(body):
+        if self._deletion_overdue(key):
             message = (f"could not delete Kafka topic {name} for {self.deletion_timeout_seconds:.0f}s "
                        f"({error.message}); kept it and released the resource")
             await post_event(ref, "Warning", "TopicRetained", message)
@@ -354,10 +375,12 @@ class TopicReconciler:
         await post_event(ref, "Warning", "TopicDeletionPending", error.message)
         raise error
 
-    def _deletion_overdue(self, body: Body) -> bool:
-        stamp = body["metadata"].get("deletionTimestamp")
-        if not stamp:
-            return False
-        since = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        age = datetime.datetime.now(datetime.UTC) - since
-        return age.total_seconds() > self.deletion_timeout_seconds
+    def _deletion_overdue(self, key: str) -> bool:
+        # Counted from this process's first failed attempt, not from the deletion timestamp:
+        # after the operator itself was down, Kafka still gets the whole timeout.
+        since = self._failing_since.setdefault(key, time.monotonic())
+        return time.monotonic() - since > self.deletion_timeout_seconds
+
+
+def _holds_ours(finalizers: list[str]) -> bool:
+    return FINALIZER in finalizers or bool(set(LEGACY_FINALIZERS) & set(finalizers))
