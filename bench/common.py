@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from kubernetes import client, config  # noqa: E402
 
 from kubectl import install_crds  # noqa: E402
 from localstack import LocalStack, StackInfo  # noqa: E402
+from localstack.processes import terminate  # noqa: E402
 
 GROUP, VERSION = "eventsub.io", "v1alpha1"
 
@@ -52,8 +52,7 @@ def operator_process(info: StackInfo, **env: str) -> Iterator[subprocess.Popen[b
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        terminate(process, grace_seconds=60)
 
 
 def rss_mib(pid: int, peak: bool = False) -> float:

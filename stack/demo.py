@@ -35,13 +35,15 @@ from confluent_kafka.admin import AdminClient
 from kubernetes import client, config
 
 from localstack.consumers import ConsumerRunner
+from localstack.crds import install_crds
+from localstack.errors import StackError
 from localstack.paths import REPO_ROOT
+from localstack.processes import terminate
 from localstack.stack import LocalStack
 
 NAMESPACE = "eventsub-demo"
 DEMO_LABEL = "eventsub.io/demo"  # marks the namespace as the demo's own
 SAMPLES = REPO_ROOT / "manifests" / "samples"
-CRDS = REPO_ROOT / "crds"
 RUN_DIR = REPO_ROOT / ".run" / "demo"
 GROUP, VERSION = "eventsub.io", "v1alpha1"
 PLURALS = {"KafkaConnection": "kafkaconnections", "EventTopic": "eventtopics",
@@ -133,12 +135,10 @@ class Demo:
         self.screen.heading("Installing the CRDs: KafkaConnection, EventTopic, EventSubscription, "
                             "EventReplay")
         kubectl = str(Path(self.target.bin_dir) / "kubectl") if self.target.bin_dir else "kubectl"
-        env = {**os.environ, "KUBECONFIG": self.target.kubeconfig}
-        for args in (["apply", "--server-side", "--force-conflicts", "-f", str(CRDS)],
-                     ["wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS)]):
-            done = subprocess.run([kubectl, *args], env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise DemoFailed(f"kubectl {args[0]} of the CRDs failed: {done.stderr.strip()}")
+        try:
+            install_crds(kubectl, self.target.kubeconfig)
+        except StackError as error:
+            raise DemoFailed(str(error)) from None
         self.screen.say("CRDs established")
 
     def fresh_namespace(self) -> None:
@@ -409,12 +409,7 @@ class Demo:
     def _stop_operator(self) -> None:
         if self.operator is None or self.operator.poll() is not None:
             return
-        self.operator.send_signal(signal.SIGTERM)
-        try:
-            self.operator.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.operator.kill()
-            self.operator.wait()
+        terminate(self.operator)
         self.screen.say("operator stopped")
 
 

@@ -16,6 +16,8 @@ from localstack.paths import REPO_ROOT, Binaries, read_versions
 CHART = REPO_ROOT / "helm" / "eventsub-operator"
 INSTALL = REPO_ROOT / "manifests" / "install.yaml"
 RELEASE, NAMESPACE = "eventsub", "eventsub-system"
+# helm template has no cluster to ask: it would assume an old one and refuse the chart.
+KUBE_VERSION = read_versions()["K8S_VERSION"].lstrip("v")
 
 HEADER = f"""\
 # eventsub operator: everything to run it in namespace {NAMESPACE}, watching all namespaces.
@@ -36,11 +38,9 @@ metadata:
 
 
 def render(helm: Path) -> str:
-    # --kube-version: helm template would otherwise assume an old cluster and refuse the chart.
-    kube_version = read_versions()["K8S_VERSION"].lstrip("v")
     out = subprocess.run(
         [str(helm), "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--include-crds",
-         "--kube-version", kube_version],
+         "--kube-version", KUBE_VERSION],
         check=True, capture_output=True, text=True).stdout
     return HEADER + out
 

@@ -11,12 +11,9 @@ import yaml
 from kubernetes import client, config
 
 from localstack import StackInfo
-from localstack.paths import read_versions
+from manifests import CHART, KUBE_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
-CHART = REPO / "helm" / "eventsub-operator"
-# helm template has no cluster to ask: tell it the version of the local API server.
-KUBE_VERSION = read_versions()["K8S_VERSION"].lstrip("v")
 
 
 def helm(info: StackInfo, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from localstack import StackInfo
+from localstack import StackInfo, crds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,5 +25,4 @@ def kubectl_ok(info: StackInfo, *args: str, stdin: str | None = None) -> str:
 
 
 def install_crds(info: StackInfo) -> None:
-    kubectl_ok(info, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    kubectl_ok(info, "wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
+    crds.install_crds(str(Path(info.bin_dir) / "kubectl"), info.kubeconfig)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+
+from localstack.processes import terminate
 
 APP = Path(__file__).resolve().parent / "consumer_app.py"
 REPO = APP.parents[2]
@@ -93,13 +94,7 @@ class ConsumerRunner:
         self.started_total += 1
 
     def _terminate(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(self.processes.pop(name), grace_seconds=20)
 
     def _pod_env(self, pod: client.V1Pod) -> dict[str, str]:
         env: dict[str, str] = {}

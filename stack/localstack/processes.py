@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from localstack.errors import StackError
 
@@ -22,6 +23,19 @@ def start(name: str, argv: Sequence[str], log_dir: Path, cwd: Path,
             start_new_session=True,  # survives the starting shell; its group id is its pid
         )
     return proc.pid
+
+
+def terminate(process: subprocess.Popen[Any], grace_seconds: float = 30.0) -> int:
+    """Stops a child started with Popen: SIGTERM, then SIGKILL if it outlives the grace period.
+    Returns its exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return int(process.returncode)
 
 
 def alive(pid: int) -> bool:

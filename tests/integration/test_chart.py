@@ -12,7 +12,7 @@ import yaml
 from kubernetes import client
 
 from conftest import Kube, fresh_namespace
-from helm import CHART, helm, helm_ok, render
+from helm import CHART, KUBE_VERSION, helm, helm_ok, render
 from kubectl import kubectl_ok
 from localstack import StackInfo
 from localstack.paths import Binaries
@@ -87,7 +87,8 @@ def test_a_namespace_list_gets_roles_in_those_namespaces_only(stack_info: StackI
     ("replicaCount=2,leaderElection.enabled=false", "needs leaderElection.enabled"),
 ])
 def test_bad_values_are_refused_naming_the_value(stack_info: StackInfo, value: str, message: str) -> None:
-    result = helm(stack_info, "template", "t", str(CHART), "--kube-version", "1.36.0", "--set", value)
+    result = helm(stack_info, "template", "t", str(CHART), "--kube-version", KUBE_VERSION,
+                  "--set", value)
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
 
