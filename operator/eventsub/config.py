@@ -12,12 +12,13 @@ from pathlib import Path
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
-def _seconds(env: dict[str, str], name: str, default: int) -> int:
+def _seconds(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} must be a positive whole number of seconds, not {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        least = f" (at least {minimum})" if minimum > 1 else ""
+        raise ValueError(f"{name} must be a positive whole number of seconds{least}, not {raw!r}")
     return int(raw)
 
 
@@ -62,7 +63,8 @@ class OperatorConfig:
             leader_election=_flag(env, "EVENTSUB_LEADER_ELECTION", True),
             lease_name=env.get("EVENTSUB_LEASE_NAME") or "eventsub-operator",
             lease_namespace=env.get("EVENTSUB_LEASE_NAMESPACE") or _own_namespace(),
-            lease_duration_seconds=_seconds(env, "EVENTSUB_LEASE_DURATION_SECONDS", 12),
+            lease_duration_seconds=_seconds(env, "EVENTSUB_LEASE_DURATION_SECONDS", 12,
+                                            minimum=4),  # a shorter lease leaves no retry room
             # The pod name says which replica leads; the suffix keeps a restarted process from
             # mistaking its predecessor's lease for its own.
             identity=f"{env.get('EVENTSUB_POD_NAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import sys
 import threading
 
 import kopf
@@ -26,7 +27,11 @@ def _announce_when_ready(ready: threading.Event, stop: threading.Event) -> None:
 
 def main() -> None:
     faulthandler.enable()  # a crash in a native library still leaves the Python stacks in the log
-    config = OperatorConfig.from_env()
+    try:
+        config = OperatorConfig.from_env()
+    except ValueError as error:  # a bad setting: one line naming it, not a traceback
+        print(f"eventsub: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     kopf.configure(
         verbose=config.verbose,
         log_format=kopf.LogFormat.JSON if config.log_format == "json" else kopf.LogFormat.PLAIN,

@@ -64,3 +64,13 @@ def test_endpoints_report_liveness_readiness_leadership_and_reconcile_metrics(
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/nothing", timeout=10)
     assert missing.value.code == 404
+
+
+def test_a_bad_setting_stops_the_operator_with_one_line_naming_it(stack_info: StackInfo) -> None:
+    env = {**os.environ, "KUBECONFIG": stack_info.kubeconfig, "EVENTSUB_LEASE_DURATION_SECONDS": "2"}
+    done = subprocess.run([sys.executable, "-m", "eventsub"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "eventsub: EVENTSUB_LEASE_DURATION_SECONDS must be a positive whole number of seconds "
+        "(at least 4), not '2'"]

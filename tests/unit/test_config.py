@@ -35,6 +35,7 @@ def test_lease_settings_come_from_the_environment() -> None:
     ("EVENTSUB_METRICS_PORT", "http", "EVENTSUB_METRICS_PORT must be a port number"),
     ("EVENTSUB_METRICS_PORT", "70000", "EVENTSUB_METRICS_PORT must be a port number"),
     ("EVENTSUB_LEASE_DURATION_SECONDS", "0", "EVENTSUB_LEASE_DURATION_SECONDS must be a positive"),
+    ("EVENTSUB_LEASE_DURATION_SECONDS", "3", r"seconds \(at least 4\), not '3'"),
 ])
 def test_bad_settings_are_refused_by_name(name: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
