@@ -185,7 +185,10 @@ def test_a_replay_interrupted_by_a_failover_moves_the_offsets_once(
         counts = Counter(runner.processed())
         assert set(counts.values()) == {2}, counts  # every message exactly twice: moved once
         reasons = event_reasons(kube, namespace, "again")
-        assert reasons.count("OffsetsMoved") == 1 and reasons.count("Paused") == 1, reasons
+        assert reasons.count("OffsetsMoved") == 1, reasons
+        # The Paused Event follows the step's status write: a kill between the two loses the
+        # Event, never the step. The new leader did not pause a second time.
+        assert reasons.count("Paused") <= 1 and ": Paused:" not in second.log(), reasons
         assert "OffsetsMoved" in second.log() and "OffsetsMoved" not in first.log()
     finally:
         first.stop()
