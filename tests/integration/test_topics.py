@@ -126,8 +126,11 @@ def test_out_of_band_config_drift_is_reverted_with_an_event(
     _alter(kafka_admin, name, retention_ms="1000", segment_ms="600000")
     eventually(lambda: _kafka_topic(kafka_admin, name) == (1, {"retention.ms": "86400000"}),
                timeout=30, what="drift reverted")
-    drift_events = [e for e in events(kube, namespace) if e.reason == "DriftReverted"]
-    assert drift_events and "retention.ms 1000 -> 86400000" in drift_events[0].message
+    # The Event is posted after Kafka took the change back: it may trail what Kafka shows.
+    drift_events = eventually(lambda: [e for e in events(kube, namespace)
+                                       if e.reason == "DriftReverted"], timeout=15,
+                              what="DriftReverted Event")
+    assert "retention.ms 1000 -> 86400000" in drift_events[0].message
     assert "segment.ms 600000 -> (default)" in drift_events[0].message
 
 
