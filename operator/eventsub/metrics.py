@@ -17,6 +17,9 @@ RECONCILES = Counter("eventsub_reconcile_total",
 RECONCILE_SECONDS = Histogram("eventsub_reconcile_duration_seconds",
                               "Duration of one reconcile call per kind (topics: one batched pass)",
                               ["kind"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+STATUS_WRITES = Counter("eventsub_status_writes_total",
+                        "Status writes per kind and writer (a status that did not change is not sent)",
+                        ["kind", "writer"])
 SUBSCRIPTION_REPLICAS = Gauge("eventsub_subscription_replicas",
                               "Replicas of the subscription's consumer Deployment",
                               ["namespace", "subscription"])

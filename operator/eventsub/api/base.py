@@ -86,13 +86,19 @@ class Condition(StatusModel):
     """When the condition last changed status (RFC 3339)."""
 
 
-class CommonStatus(StatusModel):
-    """Fields every resource's status carries."""
+class ConditionsStatus(StatusModel):
+    """A status part with conditions. The list is a map keyed by type, so each writer owns its
+    own condition types (server-side apply merges entries by type) and none can undo another's."""
 
-    observed_generation: Annotated[int, Field(ge=0)] | None = None
-    """The metadata.generation the operator last reconciled."""
     conditions: Annotated[list[Condition], Field(
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )] = []
     """Current conditions of the resource; Ready (Succeeded for EventReplay) summarizes them."""
+
+
+class CommonStatus(ConditionsStatus):
+    """Fields every resource's status carries, written by the resource's reconciler."""
+
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+    """The metadata.generation the operator last reconciled."""

@@ -9,6 +9,7 @@ from pydantic import Field
 from eventsub.api.base import (
     ApiModel,
     CommonStatus,
+    ConditionsStatus,
     LocalObjectReference,
     ObjectName,
     TopicName,
@@ -125,8 +126,8 @@ class PartitionLag(ApiModel):
     """Health of the partition's consumption: OK, Warn, Stall, Stop or Unknown."""
 
 
-class EventSubscriptionStatus(CommonStatus):
-    """Observed state of the subscription."""
+class SubscriptionWiringStatus(CommonStatus):
+    """The part of a subscription's status its reconciler writes (with the Ready condition)."""
 
     consumer_group: str | None = None
     """Kafka consumer group id in use."""
@@ -136,6 +137,12 @@ class EventSubscriptionStatus(CommonStatus):
     """Topics consumed, comma-separated (for kubectl get)."""
     deployment_name: str | None = None
     """Name of the owned consumer Deployment."""
+
+
+class SubscriptionLagStatus(ConditionsStatus):
+    """The part of a subscription's status the autoscaler writes (with the LagAvailable and
+    Healthy conditions)."""
+
     replicas: Annotated[int, Field(ge=0)] | None = None
     """Replicas of the consumer Deployment."""
     desired_replicas: Annotated[int, Field(ge=0)] | None = None
@@ -152,3 +159,7 @@ class EventSubscriptionStatus(CommonStatus):
     """Why replicas last changed."""
     partitions: Annotated[list[PartitionLag], Field(max_length=10000)] = []
     """Lag per partition."""
+
+
+class EventSubscriptionStatus(SubscriptionWiringStatus, SubscriptionLagStatus):
+    """Observed state of the subscription."""

@@ -63,9 +63,13 @@ class EventTopicSpec(ApiModel):
         cel("self >= oldSelf", "spec.partitions cannot decrease: Kafka cannot remove partitions"),
     ))] = 1
     """Number of partitions. Can grow, never shrink."""
-    replication_factor: Annotated[int | None, Field(ge=1, le=32767)] = None
-    """Replicas per partition; the broker default when omitted. Cannot change after creation."""
-    config: Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=128)] = {}
+    replication_factor: Annotated[int | None, Field(ge=1, le=10000)] = None
+    """Replicas per partition (at most 10000, the Kafka client's limit); the broker default when
+    omitted. Cannot change after creation."""
+    config: Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(
+        max_length=128, json_schema_extra=validations(
+            cel("self.all(k, k != '')", "spec.config keys must not be empty"),
+        ))] = {}
     """Topic-level Kafka configuration (e.g. retention.ms, cleanup.policy), as strings."""
     deletion_policy: DeletionPolicy = "Retain"
     """What deleting this resource does to the Kafka topic: Retain keeps it and its data, Delete

@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import Literal
 
-Condition = dict[str, Any]
-
-
-def set_condition(conditions: Sequence[Mapping[str, Any]], *, type_: str, status: bool | None,
-                  reason: str, message: str, generation: int | None, now: str) -> list[Condition]:
-    """Returns the conditions with `type_` set (status None: Unknown); others are kept, in order."""
-    status_text = "Unknown" if status is None else "True" if status else "False"
-    previous = find(conditions, type_)
-    transition = (previous["lastTransitionTime"]
-                  if previous is not None and previous.get("status") == status_text
-                  and previous.get("lastTransitionTime") else now)
-    updated: Condition = {"type": type_, "status": status_text, "reason": reason,
-                          "message": message, "lastTransitionTime": transition}
-    if generation is not None:
-        updated["observedGeneration"] = generation
-    result = [dict(c) for c in conditions if c.get("type") != type_]
-    index = next((i for i, c in enumerate(conditions) if c.get("type") == type_), len(result))
-    result.insert(index, updated)
-    return result
+from eventsub.api.base import Condition
 
 
-def find(conditions: Sequence[Mapping[str, Any]], type_: str) -> Mapping[str, Any] | None:
-    return next((c for c in conditions if c.get("type") == type_), None)
+def condition(previous: Condition | None, *, type_: str, ok: bool | None, reason: str,
+              message: str, generation: int | None, now: str) -> Condition:
+    """The condition `type_` as it is now (ok None: Unknown); its lastTransitionTime is kept
+    from `previous` while the status stays the same."""
+    status: Literal["True", "False", "Unknown"] = "Unknown" if ok is None else "True" if ok else "False"
+    transition = (previous.last_transition_time
+                  if previous is not None and previous.status == status else now)
+    return Condition(type=type_, status=status, reason=reason, message=message,
+                     observed_generation=generation, last_transition_time=transition)
 
 
-def is_true(conditions: Sequence[Mapping[str, Any]], type_: str) -> bool:
-    condition = find(conditions, type_)
-    return condition is not None and condition.get("status") == "True"
+def find(conditions: Iterable[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+def is_true(conditions: Iterable[Condition], type_: str) -> bool:
+    found = find(conditions, type_)
+    return found is not None and found.status == "True"
+

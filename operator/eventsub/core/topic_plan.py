@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 NOT_SUPPORTED = "NotSupported"
+INVALID_SPEC = "InvalidSpec"
+# The Kafka client's own limits (librdkafka): a request beyond them is refused before sending.
+MAX_REPLICATION_FACTOR = 10000
+MAX_PARTITIONS = 100000
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,22 @@ class TopicPlan:
     @property
     def acts(self) -> bool:
         return bool(self.create or self.grow_partitions_to or self.set_config or self.delete_config)
+
+
+def check_limits(desired: DesiredTopic) -> Refusal | None:
+    """What the Kafka client would refuse to send for this topic, said in the spec's terms, so a
+    bad value fails its own resource with a clear message and never the batch it travels in."""
+    problems = []
+    if desired.replication_factor is not None and \
+            not 1 <= desired.replication_factor <= MAX_REPLICATION_FACTOR:
+        problems.append(f"spec.replicationFactor {desired.replication_factor} is outside "
+                        f"1..{MAX_REPLICATION_FACTOR}, the Kafka client's limit")
+    if not 1 <= desired.partitions <= MAX_PARTITIONS:
+        problems.append(f"spec.partitions {desired.partitions} is outside 1..{MAX_PARTITIONS}, "
+                        "the Kafka client's limit")
+    if any(not key.strip() for key in desired.config):
+        problems.append("spec.config has an empty key: every setting needs a name")
+    return Refusal(INVALID_SPEC, "; ".join(problems)) if problems else None
 
 
 def plan_topic(desired: DesiredTopic, observed: ObservedTopic | None) -> TopicPlan:

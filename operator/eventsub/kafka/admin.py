@@ -60,6 +60,10 @@ class ClusterInfo:
 
 
 Results = dict[str, KafkaRequestError | None]
+Observed = ObservedTopic | KafkaRequestError | None
+# What confluent-kafka raises, before sending, for a request it refuses (e.g. a replication
+# factor above its limit): the whole call fails, so the call is split to find the culprit.
+_REFUSED = (ValueError, TypeError, KafkaException)
 
 
 class ClusterAdmin:
@@ -136,40 +140,68 @@ class ClusterAdmin:
         return ClusterInfo(cluster_id=str(metadata.cluster_id), broker_count=len(metadata.brokers),
                            controller_id=metadata.controller_id)
 
-    async def describe_topics(self, names: Iterable[str]) -> dict[str, ObservedTopic | None]:
-        """Observed state per topic; None for a topic that does not exist."""
+    def _send(self, requests: Mapping[str, Any], send: Any, what: str
+              ) -> tuple[dict[Any, Future[Any]], Results]:
+        """Sends requests (name -> request object) in one call: the client's futures, and the
+        names it refused before sending. A refusal of the whole call is narrowed down by sending
+        each request alone, so one bad request never fails the others."""
+        try:
+            return dict(send(list(requests.values()))), {}
+        except _REFUSED as error:
+            if len(requests) == 1:
+                return {}, {name: _refused(what, name, error) for name in requests}
+        futures: dict[Any, Future[Any]] = {}
+        refused: Results = {}
+        for name, request in requests.items():
+            try:
+                futures.update(send([request]))
+            except _REFUSED as error:
+                refused[name] = _refused(what, name, error)
+        return futures, refused
+
+    async def describe_topics(self, names: Iterable[str]) -> dict[str, Observed]:
+        """Observed state per topic: None for a topic that does not exist, an error for one
+        Kafka would not describe (e.g. an illegal name). Raises KafkaUnavailable only when the
+        cluster itself did not answer."""
         names = sorted(set(names))
         if not names:
             return {}
         descriptions = await self._gather(self._client.describe_topics(
             TopicCollection(names), request_timeout=self.request_timeout), "describe topics")
+        _raise_unavailable(descriptions.values())
         existing = {n: d for n, d in descriptions.items() if not isinstance(d, KafkaRequestError)}
-        for outcome in descriptions.values():
-            if isinstance(outcome, KafkaRequestError) and outcome.reason != "TopicNotFound":
-                raise outcome
+        observed: dict[str, Observed] = {
+            n: None if d.reason == "TopicNotFound" else d
+            for n, d in descriptions.items() if isinstance(d, KafkaRequestError)}
         overrides = await self._topic_overrides(list(existing))
-        observed: dict[str, ObservedTopic | None] = dict.fromkeys(names)
         for name, description in existing.items():
+            topic_overrides = overrides.get(name, {})
+            if isinstance(topic_overrides, KafkaRequestError):
+                observed[name] = topic_overrides
+                continue
             observed[name] = ObservedTopic(
                 name=name, topic_id=str(description.topic_id),
                 partitions=len(description.partitions),
                 replication_factor=len(description.partitions[0].replicas)
                 if description.partitions else 0,
-                overrides=overrides.get(name, {}))
+                overrides=topic_overrides)
         return observed
 
-    async def _topic_overrides(self, names: list[str]) -> dict[str, dict[str, str]]:
+    async def _topic_overrides(self, names: list[str]
+                               ) -> dict[str, dict[str, str] | KafkaRequestError]:
+        """Topic-level overrides per topic, or the error Kafka gave for that topic."""
         if not names:
             return {}
         resources = [ConfigResource(ResourceType.TOPIC, n) for n in names]
         configs = await self._gather(self._client.describe_configs(
             resources, request_timeout=self.request_timeout), "describe topic configs")
-        overrides: dict[str, dict[str, str]] = {}
+        _raise_unavailable(configs.values())
+        overrides: dict[str, dict[str, str] | KafkaRequestError] = {}
         for resource, entries in configs.items():
             if isinstance(entries, KafkaRequestError):
-                if entries.reason == "TopicNotFound":
-                    continue
-                raise entries
+                if entries.reason != "TopicNotFound":  # deleted meanwhile: seen as new next time
+                    overrides[resource.name] = entries
+                continue
             overrides[resource.name] = {
                 key: entry.value for key, entry in entries.items()
                 if _source(entry) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and entry.value is not None
@@ -178,40 +210,44 @@ class ClusterAdmin:
 
     async def create_topics(self, topics: Iterable[DesiredTopic]) -> Results:
         fence.check("creating topics")
-        new = [NewTopic(t.name, num_partitions=t.partitions,
-                        replication_factor=t.replication_factor or -1, config=dict(t.config))
-               for t in topics]
+        new = {t.name: NewTopic(t.name, num_partitions=t.partitions,
+                                replication_factor=t.replication_factor or -1, config=dict(t.config))
+               for t in topics}
         if not new:
             return {}
-        return await self._gather(self._client.create_topics(
-            new, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
-            "create topics")
+        futures, refused = self._send(new, lambda batch: self._client.create_topics(
+            batch, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
+            "create topic")
+        return {**await self._gather(futures, "create topics"), **refused}
 
     async def create_partitions(self, totals: Mapping[str, int]) -> Results:
         fence.check("adding partitions")
         if not totals:
             return {}
-        return await self._gather(self._client.create_partitions(
-            [NewPartitions(name, total) for name, total in totals.items()],
-            operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
-            "create partitions")
+        futures, refused = self._send(
+            {name: NewPartitions(name, total) for name, total in totals.items()},
+            lambda batch: self._client.create_partitions(
+                batch, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
+            "add partitions to")
+        return {**await self._gather(futures, "create partitions"), **refused}
 
     async def alter_topic_configs(
             self, changes: Mapping[str, tuple[Mapping[str, str], Iterable[str]]]) -> Results:
         """Incremental changes per topic: (settings to set, settings to remove)."""
         fence.check("changing topic configs")
-        resources = []
+        resources = {}
         for name, (to_set, to_delete) in changes.items():
             entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
                        for k, v in to_set.items()]
             entries += [ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
                         for k in to_delete]
-            resources.append(ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries))
+            resources[name] = ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries)
         if not resources:
             return {}
-        results = await self._gather(self._client.incremental_alter_configs(
-            resources, request_timeout=self.request_timeout), "alter topic configs")
-        return {resource.name: outcome for resource, outcome in results.items()}
+        futures, refused = self._send(resources, lambda batch: self._client.incremental_alter_configs(
+            batch, request_timeout=self.request_timeout), "change the config of")
+        results = await self._gather(futures, "alter topic configs")
+        return {**{resource.name: outcome for resource, outcome in results.items()}, **refused}
 
     # -- what the lag collector needs: each one batched across partitions or groups ----------
 
@@ -226,8 +262,10 @@ class ClusterAdmin:
                 for n, d in described.items()}
 
     async def log_offsets(self, partitions: Iterable[tuple[str, int]],
-                          earliest: bool) -> dict[tuple[str, int], int]:
-        """Log-start (earliest) or log-end offsets: one ListOffsets request per leader broker."""
+                          earliest: bool) -> dict[tuple[str, int], int | KafkaRequestError]:
+        """Log-start (earliest) or log-end offsets: one ListOffsets request per leader broker.
+        A partition Kafka answers with an error (e.g. not authorized) gets that error; raises
+        KafkaUnavailable when the cluster did not answer."""
         spec = OffsetSpec.earliest() if earliest else OffsetSpec.latest()  # type: ignore[no-untyped-call]
         request = {TopicPartition(t, p): spec for t, p in partitions}
         if not request:
@@ -235,10 +273,12 @@ class ClusterAdmin:
         what = "list log-start offsets" if earliest else "list log-end offsets"
         results = await self._gather(self._client.list_offsets(
             request, request_timeout=self.request_timeout), what)
-        offsets: dict[tuple[str, int], int] = {}
+        _raise_unavailable(results.values())
+        offsets: dict[tuple[str, int], int | KafkaRequestError] = {}
         for tp, info in results.items():
             if isinstance(info, KafkaRequestError):
-                raise info
+                offsets[(tp.topic, tp.partition)] = info
+                continue
             if info.offset < 0:  # no leader answered (e.g. a broker shutting down): not zero
                 raise KafkaUnavailable(f"{what}: no offset for {tp.topic}[{tp.partition}]")
             offsets[(tp.topic, tp.partition)] = int(info.offset)
@@ -316,6 +356,17 @@ class ClusterAdmin:
         return await self._gather(self._client.delete_topics(
             names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "delete topics")
+
+
+def _refused(what: str, name: str, error: BaseException) -> KafkaRequestError:
+    return KafkaRequestError("InvalidSpec", f"the Kafka client refused to {what} {name}: {error}")
+
+
+def _raise_unavailable(outcomes: Iterable[Any]) -> None:
+    """The cluster did not answer: that fails the whole batch, and is retried as an outage."""
+    for outcome in outcomes:
+        if isinstance(outcome, KafkaUnavailable):
+            raise outcome
 
 
 def _state_name(state: Any) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from eventsub.core.lag import PartitionOffsets
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
@@ -48,6 +49,9 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
     except KafkaRequestError as error:
         return {g: GroupRead(error=f"{error.reason}: {error.message}") for g in groups}
     missing = {t: c.message for t, c in counts.items() if isinstance(c, KafkaRequestError)}
+    for (topic, _), offset in [*starts.items(), *ends.items()]:
+        if isinstance(offset, KafkaRequestError):  # fails the groups reading this topic only
+            missing.setdefault(topic, offset.message)
 
     def of(group_topics: Sequence[str]) -> list[tuple[str, int]]:
         return [tp for t in dict.fromkeys(group_topics) for tp in partitions.get(t, [])]
@@ -74,7 +78,8 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
         if problems or isinstance(fetched, BaseException) or not isinstance(info, GroupInfo):
             reads[group] = GroupRead(error="; ".join(problems) or "no answer")
             continue
-        offsets = tuple(PartitionOffsets(t, p, starts[(t, p)], ends[(t, p)], fetched.get((t, p)))
-                        for t, p in of(group_topics))
+        offsets = tuple(PartitionOffsets(t, p, cast(int, starts[(t, p)]), cast(int, ends[(t, p)]),
+                                         fetched.get((t, p)))
+                        for t, p in of(group_topics))  # no errors: their topics are in `missing`
         reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state)
     return reads

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 
 from eventsub import fence
+from eventsub.kube.errors import NotFound, from_exception
 
 T = TypeVar("T")
 
@@ -53,11 +53,27 @@ def lease_client() -> client.ApiClient:
 REQUEST_TIMEOUT = (5, 30)  # seconds to connect, to read: a stalled API server never hangs a loop
 
 
+async def _mapped(request: Awaitable[T], what: str) -> T:
+    """Awaits a request; the client library's errors come out as kube.errors domain errors."""
+    try:
+        return await request
+    except Exception as error:
+        mapped = from_exception(error, what)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+def _what(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", "request").replace("_", " ")
+
+
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs one API call of the sync client in the pool, with a request timeout."""
     loop = asyncio.get_running_loop()
     kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
-    return await loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))
+    return await _mapped(loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs)),
+                         _what(fn))
 
 
 async def write(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -76,15 +92,15 @@ async def write(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
         finally:
             with _writes_lock:
                 _writes -= 1
-    return await loop.run_in_executor(_POOL, fenced)
+    return await _mapped(loop.run_in_executor(_POOL, fenced), what)
 
 
 async def call_lease(fn: Callable[..., T], *args: Any, timeout: tuple[float, float],
                      **kwargs: Any) -> T:
     """A Lease call: its own threads, no retries, a short timeout."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        _LEASE_POOL, functools.partial(fn, *args, _request_timeout=timeout, **kwargs))
+    return await _mapped(loop.run_in_executor(
+        _LEASE_POOL, functools.partial(fn, *args, _request_timeout=timeout, **kwargs)), _what(fn))
 
 
 async def drain_writes(timeout: float) -> int:
@@ -106,10 +122,8 @@ async def unless_gone(request: Awaitable[T]) -> T | Gone:
     """The result of a call or write, or GONE when the object it named does not exist."""
     try:
         return await request
-    except ApiException as error:
-        if error.status == 404:
-            return GONE
-        raise
+    except NotFound:
+        return GONE
 
 
 async def whoami() -> str:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from eventsub.kube.client import Gone, api_client, call, unless_gone, write
+from eventsub.kube.errors import Conflict
 
 
 async def create_job(manifest: dict[str, Any]) -> None:
     """Creates the Job; one that exists already (a restart after creating it) is fine."""
     batch = client.BatchV1Api(api_client())
-    try:
+    with contextlib.suppress(Conflict):  # created by this replay before a restart
         await write("creating a Job", batch.create_namespaced_job, manifest["metadata"]["namespace"],
                     manifest)
-    except ApiException as error:
-        if error.status != 409:
-            raise
 
 
 async def job_outcome(namespace: str, name: str) -> str | None:

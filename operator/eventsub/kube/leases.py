@@ -6,10 +6,10 @@ import datetime
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from eventsub.core.leadership import LeaseRecord
 from eventsub.kube.client import Gone, call_lease, lease_client, unless_gone
+from eventsub.kube.errors import Conflict
 
 # A renewal that hangs must not outlast the renew deadline: fail fast and try again.
 LEASE_REQUEST_TIMEOUT = (2, 4)
@@ -68,10 +68,8 @@ class LeaseStore:
                 patch = {"metadata": {"resourceVersion": previous.version}, "spec": spec}
                 written = await call_lease(api.patch_namespaced_lease, self.name, self.namespace,
                                            patch, timeout=LEASE_REQUEST_TIMEOUT)
-        except ApiException as error:
-            if error.status == 409:
-                raise LeaseConflict() from None
-            raise
+        except Conflict:
+            raise LeaseConflict() from None
         return LeaseRecord(holder, duration_seconds, transitions, _version(written))
 
 

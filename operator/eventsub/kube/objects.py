@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from eventsub.api.base import GROUP, VERSION
 from eventsub.kube.client import Gone, api_client, call, unless_gone, write
+from eventsub.kube.errors import KubeError
 
 logger = logging.getLogger("eventsub.kube")
 
@@ -37,6 +37,20 @@ async def patch_status(ref: ObjectRef, status: dict[str, Any]) -> bool:
     outcome = await unless_gone(write("writing status", custom.patch_namespaced_custom_object_status,
                                       GROUP, VERSION, ref.namespace, ref.plural, ref.name,
                                       {"status": status}))
+    return not isinstance(outcome, Gone)
+
+
+async def apply_status(ref: ObjectRef, manager: str, status: dict[str, Any]) -> bool:
+    """Server-side apply of one writer's part of the status subresource, as field manager
+    `manager`; False if the object is gone. Fields this manager sent before and omits now are
+    removed; other managers' fields are left alone."""
+    custom = client.CustomObjectsApi(api_client())
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": ref.kind,
+            "metadata": {"name": ref.name, "namespace": ref.namespace}, "status": status}
+    outcome = await unless_gone(write(
+        "writing status", custom.patch_namespaced_custom_object_status, GROUP, VERSION,
+        ref.namespace, ref.plural, ref.name, body, field_manager=manager, force=True,
+        _content_type="application/apply-patch+yaml"))
     return not isinstance(outcome, Gone)
 
 
@@ -73,6 +87,6 @@ async def post_event(ref: ObjectRef, type_: str, reason: str, message: str) -> N
     )
     try:
         await call(client.CoreV1Api(api_client()).create_namespaced_event, ref.namespace, event)
-    except ApiException as error:
-        logger.warning("could not post event %s on %s/%s: HTTP %s", reason, ref.namespace,
-                       ref.name, error.status)
+    except KubeError as error:
+        logger.warning("could not post event %s on %s/%s: %s", reason, ref.namespace,
+                       ref.name, error.message)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from eventsub.kube.client import api_client, call
+from eventsub.kube.errors import Forbidden, KubeError, NotFound
 
 
 class SecretProblem(Exception):
@@ -23,14 +23,14 @@ async def read_secret_key(namespace: str, name: str, key: str) -> str:
     core = client.CoreV1Api(api_client())
     try:
         secret = await call(core.read_namespaced_secret, name, namespace)
-    except ApiException as error:
-        if error.status == 404:
-            raise SecretProblem("SecretNotFound", f"Secret {namespace}/{name} not found") from None
-        if error.status == 403:
-            raise SecretProblem("SecretForbidden",
-                                f"not allowed to read Secret {namespace}/{name}") from None
+    except NotFound:
+        raise SecretProblem("SecretNotFound", f"Secret {namespace}/{name} not found") from None
+    except Forbidden:
+        raise SecretProblem("SecretForbidden",
+                            f"not allowed to read Secret {namespace}/{name}") from None
+    except KubeError as error:
         raise SecretProblem("SecretUnreadable",
-                            f"reading Secret {namespace}/{name}: HTTP {error.status}") from None
+                            f"reading Secret {namespace}/{name}: {error.message}") from None
     data = secret.data or {}
     if key not in data:
         raise SecretProblem("SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}")

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import ValidationError
 
-from eventsub.api.connection import KafkaConnectionSpec
+from eventsub.api.connection import KafkaConnectionSpec, KafkaConnectionStatus
 from eventsub.core.client_config import Credentials, client_config, redact
+from eventsub.core.status import CONNECTION
+from eventsub.kafka.admin import ClusterInfo
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.registry import ConnectionRegistry, Entry
 from eventsub.kube.objects import ObjectRef
 from eventsub.kube.secrets import SecretProblem, read_secret_key
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.queue import WorkQueue
-from eventsub.reconcilers.status import announce_transition, with_condition, write_status
+from eventsub.reconcilers.status import (
+    announce_transition,
+    generation,
+    updated_condition,
+    write_part,
+)
 
 logger = logging.getLogger("eventsub.connection")
 PLURAL = "kafkaconnections"
@@ -97,19 +103,27 @@ class ConnectionReconciler:
             self._set(key, False, None)
             return
         try:
-            status = await self._probe(key, body)
+            info = await self._probe(key, body)
         except ConnectionProblem as problem:
             self._set(key, False, problem)
-            status = with_condition(body, {}, ok=False, reason=problem.reason, message=problem.message)
+            ready = updated_condition(body, "Ready", False, problem.reason, problem.message)
+            status = KafkaConnectionStatus(conditions=[ready], observed_generation=generation(body))
             self.queue.retry(key)
         else:
             self.queue.forget(key)
             self.queue.add(key, self.probe_seconds)  # the periodic probe also picks up Secret changes
+            plural = "broker" if info.broker_count == 1 else "brokers"
+            ready = updated_condition(body, "Ready", True, "Connected",
+                                      f"{info.broker_count} {plural}, cluster {info.cluster_id}")
+            status = KafkaConnectionStatus(
+                cluster_id=info.cluster_id, broker_count=info.broker_count,
+                controller_id=info.controller_id, conditions=[ready],
+                observed_generation=generation(body))
         ref = ObjectRef.of(body, PLURAL)
-        await announce_transition(ref, body, status, first_success=True)
-        await write_status(ref, body, status)
+        await announce_transition(ref, body, ready, first_success=True)
+        await write_part(CONNECTION, ref, body, status)
 
-    async def _probe(self, key: str, body: Body) -> dict[str, Any]:
+    async def _probe(self, key: str, body: Body) -> ClusterInfo:
         namespace = body["metadata"]["namespace"]
         try:
             spec = KafkaConnectionSpec.model_validate(body.get("spec") or {})
@@ -128,8 +142,4 @@ class ConnectionReconciler:
         if self._available.get(key) is False:
             self.registry.rebuild(key)  # back from an outage: start with fresh broker connections
         self._set(key, True, None)
-        facts = {"clusterId": info.cluster_id, "brokerCount": info.broker_count,
-                 "controllerId": info.controller_id}
-        plural = "broker" if info.broker_count == 1 else "brokers"
-        return with_condition(body, facts, ok=True, reason="Connected",
-                              message=f"{info.broker_count} {plural}, cluster {info.cluster_id}")
+        return info

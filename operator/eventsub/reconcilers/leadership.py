@@ -9,15 +9,13 @@ act at once; a leader that stops cleanly releases the lease so a standby takes o
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from kubernetes.client.exceptions import ApiException
-
 from eventsub import metrics
 from eventsub.core.leadership import Claim, LeaseRecord, Sighting, Timing, claim, must_step_down, sight
+from eventsub.kube.errors import KubeError
 from eventsub.kube.leases import LeaseConflict, LeaseStore
 
 logger = logging.getLogger("eventsub.leadership")
@@ -120,10 +118,6 @@ class LeaderElector:
 
 
 def _short(error: BaseException) -> str:
-    if isinstance(error, ApiException):
-        try:
-            detail = json.loads(error.body or "{}").get("message") or ""
-        except ValueError:
-            detail = ""
-        return f"HTTP {error.status} {error.reason}" + (f": {detail}" if detail else "")
+    if isinstance(error, KubeError):
+        return error.message
     return str(error) or type(error).__name__

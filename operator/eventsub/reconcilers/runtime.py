@@ -7,12 +7,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from kubernetes.client.exceptions import ApiException
-
 from eventsub import metrics
 from eventsub.config import OperatorConfig
 from eventsub.fence import NotLeading
 from eventsub.kafka.registry import ConnectionRegistry
+from eventsub.kube.errors import KubeError
 from eventsub.reconcilers import connections, replays, subscriptions, topics
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.queue import WorkQueue
@@ -126,10 +125,9 @@ class Runtime:
                 logger.info("%s: %s", kind, refused)
                 for key in keys:
                     queue.add(key, NOT_LEADING_RETRY_SECONDS)
-            except ApiException as error:
+            except KubeError as error:
                 # The API server refused or failed (e.g. a namespace being deleted): retry later.
-                logger.warning("%s: Kubernetes API error %s %s; retrying %d object(s)", kind,
-                               error.status, error.reason, len(keys))
+                logger.warning("%s: %s; retrying %d object(s)", kind, error.message, len(keys))
                 for key in keys:
                     queue.retry(key)
             except Exception:

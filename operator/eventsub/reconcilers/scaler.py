@@ -9,22 +9,33 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
 from eventsub import metrics
-from eventsub.api.subscription import ScalingPolicy
-from eventsub.core.conditions import set_condition
+from eventsub.api.subscription import (
+    LagHealth,
+    PartitionLag,
+    ScalingPolicy,
+    SubscriptionLagStatus,
+)
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import History, Observation, observe
 from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
+from eventsub.core.status import SCALER
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
 from eventsub.kube.objects import ObjectRef, post_event
-from eventsub.reconcilers.cache import ObjectCache
+from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.connections import ConnectionReconciler
-from eventsub.reconcilers.status import announce_transition, now_rfc3339, write_status
+from eventsub.reconcilers.status import (
+    announce_transition,
+    now_rfc3339,
+    read_status,
+    updated_condition,
+    write_part,
+)
 
 logger = logging.getLogger("eventsub.scaler")
 PLURAL = "eventsubscriptions"
@@ -215,50 +226,43 @@ class Scaler:
         body = self.cache.get(PLURAL, target.key)
         if body is None:
             return False
-        old = body.get("status") or {}
-        status: dict[str, Any] = {"replicas": target.replicas, "desiredReplicas": decision.desired}
-        if target.last_scale_time:
-            status["lastScaleTime"] = target.last_scale_time
-            status["lastScaleReason"] = target.last_scale_reason
-        conditions = old.get("conditions", [])
-        stamp, generation = now_rfc3339(), body["metadata"].get("generation")
         if observation is None:
-            conditions = set_condition(conditions, type_="LagAvailable", status=False,
-                                       reason="LagUnavailable", message=decision.reason,
-                                       generation=generation, now=stamp)
+            status = self._unread(target, body, decision)
         else:
-            snapshot = observation.snapshot
-            status.update({
-                "totalLag": snapshot.total_lag,
-                "maxLagSeconds": int(snapshot.max_lag_seconds or 0),
-                "health": observation.health,
-                "partitions": [{"topic": v.topic, "partition": v.partition, "lag": v.lag,
-                                "lagSeconds": int(v.lag_seconds), "health": v.health}
-                               for v in observation.partitions],
-            })
-            conditions = set_condition(conditions, type_="LagAvailable", status=True,
-                                       reason="LagRead", message=(
-                                           f"group {target.group}: {read.state}, {read.members} "
-                                           f"member(s); {decision.reason}"),
-                                       generation=generation, now=stamp)
-            bad = [v for v in observation.partitions if v.health in (STALL, STOP, WARN)]
-            message = ", ".join(f"{v.topic}[{v.partition}] {v.health} (lag {v.lag})" for v in bad[:10])
-            conditions = set_condition(
-                conditions, type_="Healthy", status=not bad,
-                reason=_HEALTH_REASONS[observation.health],
-                message=message or "every partition is consumed", generation=generation, now=stamp)
-        status["conditions"] = conditions
-        # The LagAvailable message changes with every decision; compare without it.
-        if _same(old, status):
-            return False
-        for type_ in ("LagAvailable", "Healthy"):
-            await announce_transition(target.ref, body, status, type_=type_)
-        return await write_status(target.ref, body, status)
+            status = self._observed(target, body, decision, observation, read)
+        for condition_ in status.conditions:
+            await announce_transition(target.ref, body, condition_)
+        # The LagAvailable message changes with every decision: on its own it is no reason to write.
+        return await write_part(SCALER, target.ref, body, status, ignore_messages=True)
 
+    @staticmethod
+    def _unread(target: Target, body: Body, decision: Decision) -> SubscriptionLagStatus:
+        """The lag could not be read: the last figures stay, the condition says they are old."""
+        known = read_status(body, SubscriptionLagStatus)
+        lag = updated_condition(body, "LagAvailable", False, "LagUnavailable", decision.reason)
+        return SubscriptionLagStatus(
+            replicas=target.replicas, desired_replicas=decision.desired,
+            last_scale_time=target.last_scale_time, last_scale_reason=target.last_scale_reason,
+            total_lag=known.total_lag, max_lag_seconds=known.max_lag_seconds, health=known.health,
+            partitions=known.partitions,
+            conditions=[lag, *(c for c in known.conditions if c.type == "Healthy")])
 
-def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    def strip(status: dict[str, Any]) -> dict[str, Any]:
-        conditions = [{k: v for k, v in c.items() if k not in ("message", "lastTransitionTime")}
-                      for c in status.get("conditions", [])]
-        return {**{k: status.get(k) for k in new if k != "conditions"}, "conditions": conditions}
-    return strip(old) == strip(new)
+    @staticmethod
+    def _observed(target: Target, body: Body, decision: Decision, observation: Observation,
+                  read: GroupRead) -> SubscriptionLagStatus:
+        snapshot = observation.snapshot
+        lag = updated_condition(body, "LagAvailable", True, "LagRead", (
+            f"group {target.group}: {read.state}, {read.members} member(s); {decision.reason}"))
+        bad = [v for v in observation.partitions if v.health in (STALL, STOP, WARN)]
+        message = ", ".join(f"{v.topic}[{v.partition}] {v.health} (lag {v.lag})" for v in bad[:10])
+        healthy = updated_condition(body, "Healthy", not bad, _HEALTH_REASONS[observation.health],
+                                    message or "every partition is consumed")
+        return SubscriptionLagStatus(
+            replicas=target.replicas, desired_replicas=decision.desired,
+            last_scale_time=target.last_scale_time, last_scale_reason=target.last_scale_reason,
+            total_lag=snapshot.total_lag, max_lag_seconds=int(snapshot.max_lag_seconds or 0),
+            health=cast(LagHealth, observation.health),
+            partitions=[PartitionLag(topic=v.topic, partition=v.partition, lag=v.lag,
+                                     lag_seconds=int(v.lag_seconds), health=cast(LagHealth, v.health))
+                        for v in observation.partitions],
+            conditions=[lag, healthy])

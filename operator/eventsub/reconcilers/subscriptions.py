@@ -3,16 +3,14 @@ and hand it to the scaler."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from eventsub.api.connection import KafkaConnectionSpec
-from eventsub.api.subscription import EventSubscriptionSpec
+from eventsub.api.subscription import EventSubscriptionSpec, SubscriptionWiringStatus
+from eventsub.api.topic import EventTopicStatus
 from eventsub.core.conditions import is_true
 from eventsub.core.deployment import (
     SubscriptionRef,
@@ -20,9 +18,11 @@ from eventsub.core.deployment import (
     deployment_name,
     render_deployment,
 )
+from eventsub.core.status import SUBSCRIPTION
 from eventsub.core.topic_plan import DesiredTopic
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kube.deployments import apply_deployment
+from eventsub.kube.errors import KubeError
 from eventsub.kube.objects import ObjectRef, post_event
 from eventsub.reconcilers import connections as conn
 from eventsub.reconcilers import topics as top
@@ -30,7 +30,13 @@ from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
 from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.scaler import Scaler, Target
-from eventsub.reconcilers.status import announce_transition, with_condition, write_status
+from eventsub.reconcilers.status import (
+    announce_transition,
+    generation,
+    read_status,
+    updated_condition,
+    write_part,
+)
 
 logger = logging.getLogger("eventsub.subscription")
 PLURAL = "eventsubscriptions"
@@ -69,7 +75,9 @@ class SubscriptionReconciler:
         try:
             facts, message = await self._converge(key, body, ref)
         except SubscriptionProblem as problem:
-            await self._report(ref, body, {}, False, problem.reason, problem.message)
+            # What is known of the wiring stays; only the Ready condition says what is wrong.
+            known = read_status(body, SubscriptionWiringStatus)
+            await self._report(ref, body, known, False, problem.reason, problem.message)
             if problem.retry:
                 self.queue.retry(key)
             else:
@@ -79,7 +87,8 @@ class SubscriptionReconciler:
         self.queue.add(key, self.resync_seconds)
         await self._report(ref, body, facts, True, "Running", message)
 
-    async def _converge(self, key: str, body: Body, ref: ObjectRef) -> tuple[dict[str, Any], str]:
+    async def _converge(self, key: str, body: Body,
+                        ref: ObjectRef) -> tuple[SubscriptionWiringStatus, str]:
         try:
             spec = EventSubscriptionSpec.model_validate(body.get("spec") or {})
         except ValidationError as error:
@@ -94,27 +103,22 @@ class SubscriptionReconciler:
         group = spec.consumer_group or default_group(namespace, name)
         await self._ensure_dead_letter_topic(connection_key, spec)
         manual = spec.scaling.mode == "Manual"
-        known = self.scaler.replicas_of(key)
-        existing = (body.get("status") or {}).get("replicas")
-        replicas = None if manual and existing is not None else (
-            known if known is not None else existing if existing is not None
-            else spec.scaling.min_replicas)
-        if self.held(key) is not None:
-            replicas = 0  # a replay paused it: re-applying must not wake the consumers
+        # Replicas are set here only when the Deployment is created (see kube.deployments).
+        initial = 0 if self.held(key) is not None else spec.scaling.min_replicas
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
-                                     topics, group, replicas)
+                                     topics, group, None)
         try:
-            applied = await apply_deployment(manifest)
-        except ApiException as error:
-            message = _api_message(error)
-            raise SubscriptionProblem("DeploymentNotApplied", message, retry=True) from None
+            applied = await apply_deployment(manifest, initial)
+        except KubeError as error:
+            raise SubscriptionProblem("DeploymentNotApplied", error.message, retry=True) from None
         current = int((applied.get("spec") or {}).get("replicas") or 0)
         self.scaler.register(Target(
             key=key, ref=ref, deployment=deployment_name(name), group=group, topics=tuple(topics),
             policy=spec.scaling, start_position=spec.start_position, connection=connection_key,
             replicas=current))
-        facts = {"consumerGroup": group, "topics": topics, "topicsSummary": ",".join(topics),
-                 "deploymentName": deployment_name(name)}
+        facts = SubscriptionWiringStatus(consumer_group=group, topics=topics,
+                                         topics_summary=",".join(topics),
+                                         deployment_name=deployment_name(name))
         mode = "manual scaling" if manual else \
             f"{spec.scaling.min_replicas}..{spec.scaling.max_replicas} replicas on lag"
         return facts, f"Deployment {deployment_name(name)} consumes {', '.join(topics)} as group " \
@@ -130,10 +134,10 @@ class SubscriptionReconciler:
             topic = self.cache.get(top.PLURAL, key)
             if topic is None:
                 raise SubscriptionProblem("TopicNotFound", f"EventTopic {key} not found")
-            status = topic.get("status") or {}
-            if not is_true(status.get("conditions", []), "Ready") or not status.get("topicName"):
+            status = read_status(topic, EventTopicStatus)
+            if not is_true(status.conditions, "Ready") or not status.topic_name:
                 raise SubscriptionProblem("TopicNotReady", f"EventTopic {key} is not Ready yet")
-            names.append(status["topicName"])
+            names.append(status.topic_name)
         return names
 
     async def _ensure_dead_letter_topic(self, connection_key: str, spec: EventSubscriptionSpec) -> None:
@@ -145,8 +149,10 @@ class SubscriptionReconciler:
             problem = self.connections.problem(connection_key)
             raise SubscriptionProblem(problem.reason, problem.message, retry=True)
         try:
-            existing = await entry.admin.describe_topics([topic])
-            if existing.get(topic) is None:
+            existing = (await entry.admin.describe_topics([topic])).get(topic)
+            if isinstance(existing, KafkaRequestError):
+                raise existing
+            if existing is None:
                 created = await entry.admin.create_topics([DesiredTopic(topic, 1, None, {})])
                 error = created.get(topic)
                 if error is not None and error.reason != "TopicAlreadyExists":
@@ -156,18 +162,15 @@ class SubscriptionReconciler:
             raise SubscriptionProblem(error.reason, error.message, retry=True) from None
         self._dead_letter_ready.add((connection_key, topic))
 
-    async def _report(self, ref: ObjectRef, body: Body, facts: dict[str, Any], ok: bool,
+    async def _report(self, ref: ObjectRef, body: Body, facts: SubscriptionWiringStatus, ok: bool,
                       reason: str, message: str) -> None:
-        status = with_condition(body, facts, ok=ok, reason=reason, message=message)
-        first = not (body.get("status") or {}).get("deploymentName")
+        ready = updated_condition(body, "Ready", ok, reason, message)
+        status = SubscriptionWiringStatus(
+            consumer_group=facts.consumer_group, topics=facts.topics,
+            topics_summary=facts.topics_summary, deployment_name=facts.deployment_name,
+            conditions=[ready], observed_generation=generation(body))
+        first = not read_status(body, SubscriptionWiringStatus).deployment_name
         if ok and first:
             await post_event(ref, "Normal", "DeploymentApplied", message)
-        await announce_transition(ref, body, status)
-        await write_status(ref, body, status)
-
-
-def _api_message(error: ApiException) -> str:
-    try:
-        return str(json.loads(error.body or "{}").get("message") or error.reason)
-    except ValueError:
-        return f"HTTP {error.status} {error.reason}"
+        await announce_transition(ref, body, ready)
+        await write_part(SUBSCRIPTION, ref, body, status)

@@ -14,21 +14,33 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
-from eventsub.api.topic import EventTopicSpec
-from eventsub.core.ownership import Claim, owner
-from eventsub.core.topic_plan import DesiredTopic, ObservedTopic, TopicPlan, plan_topic
-from eventsub.kafka.admin import ClusterAdmin
+from eventsub.api.topic import EventTopicSpec, EventTopicStatus
+from eventsub.core.ownership import Claim, conflict_message, owner
+from eventsub.core.status import TOPIC, topic_status
+from eventsub.core.topic_plan import (
+    DesiredTopic,
+    ObservedTopic,
+    TopicPlan,
+    check_limits,
+    plan_topic,
+)
+from eventsub.kafka.admin import ClusterAdmin, Observed
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
+from eventsub.kube.errors import KubeError
 from eventsub.kube.objects import ObjectRef, post_event, set_finalizer
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
 from eventsub.reconcilers.queue import WorkQueue
-from eventsub.reconcilers.status import announce_transition, with_condition, write_status
+from eventsub.reconcilers.status import (
+    announce_transition,
+    generation,
+    read_status,
+    updated_condition,
+    write_part,
+)
 
 logger = logging.getLogger("eventsub.topic")
 PLURAL = "eventtopics"
@@ -55,8 +67,8 @@ class Item:
         return connection_key(self.body, self.spec)
 
     @property
-    def status(self) -> Mapping[str, Any]:
-        return self.body.get("status") or {}
+    def status(self) -> EventTopicStatus:
+        return read_status(self.body, EventTopicStatus)
 
 
 def connection_key(body: Body, spec: EventTopicSpec) -> str:
@@ -72,10 +84,10 @@ def desired_topic(body: Body, spec: EventTopicSpec) -> DesiredTopic:
                         replication_factor=spec.replication_factor, config=dict(spec.config))
 
 
-def facts(observed: ObservedTopic) -> dict[str, Any]:
-    return {"topicName": observed.name, "topicId": observed.topic_id,
-            "partitions": observed.partitions, "replicationFactor": observed.replication_factor,
-            "config": dict(observed.overrides)}
+def manages(body: Body, name: str) -> bool:
+    """Has this EventTopic been reconciling Kafka topic `name`? (Its status says so.)"""
+    status = read_status(body, EventTopicStatus)
+    return status.topic_name == name and status.topic_id is not None
 
 
 class TopicReconciler:
@@ -125,7 +137,13 @@ class TopicReconciler:
         try:
             spec = EventTopicSpec.model_validate(body.get("spec") or {})
         except ValidationError as error:
-            await self._report(key, body, {}, "InvalidSpec", spec_errors(error))
+            await self._report(key, body, None, "InvalidSpec", spec_errors(error))
+            self._resync(key)
+            return None
+        desired = desired_topic(body, spec)
+        refusal = check_limits(desired)
+        if refusal is not None:  # what the Kafka client would refuse fails here, alone
+            await self._report(key, body, None, refusal.reason, refusal.message)
             self._resync(key)
             return None
         wants_finalizer = spec.deletion_policy == "Delete"
@@ -134,12 +152,12 @@ class TopicReconciler:
             try:
                 await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER,
                                     wants_finalizer, drop=LEGACY_FINALIZERS)
-            except ApiException as error:  # e.g. 409: changed meanwhile; only this one waits
-                logger.info("EventTopic %s: finalizer not updated (HTTP %s); retrying", key,
-                            error.status)
+            except KubeError as error:  # e.g. a conflict: changed meanwhile; only this one waits
+                logger.info("EventTopic %s: finalizer not updated (%s); retrying", key,
+                            error.message)
                 self.queue.retry(key)
             return None
-        return Item(key, body, spec, desired_topic(body, spec))
+        return Item(key, body, spec, desired)
 
     async def _reconcile_group(self, connection: str, items: list[Item],
                                claims: Mapping[str, list[tuple[Claim, str]]]) -> None:
@@ -154,9 +172,11 @@ class TopicReconciler:
         for item in items:
             holder = self._owner(item, entry.cluster_id, claims)
             if holder is not None and holder.key != item.key:
-                await self._fail(item, "ResourceConflict", (
-                    f"Kafka topic {item.desired.name} is managed by EventTopic {holder.key}, "
-                    "which is older; this resource changes nothing"), retry=False)
+                # No topic facts: this resource does not manage the topic, and says so.
+                await self._report(item.key, item.body, None, "ResourceConflict", conflict_message(
+                    item.desired.name, holder, self._claim(item.body, item.desired.name)),
+                    keep_facts=False)
+                self._resync(item.key)
             else:
                 owned.append(item)
         if owned:
@@ -166,12 +186,19 @@ class TopicReconciler:
         """Every EventTopic by the Kafka topic name it claims, with its connection key."""
         claims: dict[str, list[tuple[Claim, str]]] = defaultdict(list)
         for _, body in self.cache.items(PLURAL):
-            meta, spec = body["metadata"], body.get("spec") or {}
-            name = spec.get("topicName") or meta["name"]
-            connection = f"{meta['namespace']}/{(spec.get('connectionRef') or {}).get('name')}"
-            claim = Claim(meta.get("creationTimestamp", ""), meta["namespace"], meta["name"])
-            claims[name].append((claim, connection))
+            try:
+                spec = EventTopicSpec.model_validate(body.get("spec") or {})
+            except ValidationError:
+                continue  # an invalid spec claims nothing
+            claims[topic_name(body, spec)].append((self._claim(body, topic_name(body, spec)),
+                                                   connection_key(body, spec)))
         return claims
+
+    @staticmethod
+    def _claim(body: Body, name: str | None = None) -> Claim:
+        meta = body["metadata"]
+        return Claim(meta.get("creationTimestamp", ""), meta["namespace"], meta["name"],
+                     manages=name is not None and manages(body, name))
 
     def _owner(self, item: Item, cluster_id: str | None,
                claims: Mapping[str, list[tuple[Claim, str]]]) -> Claim | None:
@@ -195,10 +222,15 @@ class TopicReconciler:
 
     async def _sync_calls(self, connection: str, admin: ClusterAdmin, items: list[Item]) -> None:
         try:
-            observed = await admin.describe_topics(i.desired.name for i in items)
+            described = await admin.describe_topics(i.desired.name for i in items)
         except KafkaRequestError as error:
             await self._kafka_failed(connection, items, error)
             return
+        # A topic Kafka would not describe (e.g. an illegal name) fails alone.
+        refused = [i for i in items if isinstance(described.get(i.desired.name), KafkaRequestError)]
+        await asyncio.gather(*(self._refused(i, described[i.desired.name]) for i in refused))
+        items = [i for i in items if i not in refused]
+        observed = {n: o for n, o in described.items() if not isinstance(o, KafkaRequestError)}
         plans = {i.key: plan_topic(i.desired, observed.get(i.desired.name)) for i in items}
         acting = [i for i in items if plans[i.key].acts]
         try:
@@ -245,15 +277,15 @@ class TopicReconciler:
             self.queue.add(item.key, VERIFY_DELAY)
             return
         assert observed is not None  # a plan that does not act found the topic
-        if not item.status.get("topicId") and item.key not in self._created:
+        if not item.status.topic_id and item.key not in self._created:
             await post_event(item.ref, "Normal", "TopicAdopted",
                              f"adopted existing Kafka topic {observed.name}")
         self._created.discard(item.key)
         if plan.refusals:
             message = "; ".join(r.message for r in plan.refusals)
-            await self._report(item.key, item.body, facts(observed), plan.refusals[0].reason, message)
+            await self._report(item.key, item.body, observed, plan.refusals[0].reason, message)
         else:
-            await self._report(item.key, item.body, facts(observed), "InSync",
+            await self._report(item.key, item.body, observed, "InSync",
                                f"Kafka topic {observed.name} matches the spec", ok=True)
         self._resync(item.key)
 
@@ -262,7 +294,7 @@ class TopicReconciler:
         name = item.desired.name
         if plan.create:
             self._created.add(item.key)
-            if item.status.get("topicId"):
+            if item.status.topic_id:
                 await post_event(item.ref, "Warning", "TopicRecreated", (
                     f"Kafka topic {name} was deleted outside eventsub (its data is gone); "
                     f"created it again with {item.desired.partitions} partitions"))
@@ -271,15 +303,19 @@ class TopicReconciler:
                                  f"created Kafka topic {name} with {item.desired.partitions} partitions")
             return
         changes = ", ".join(plan.changes)
-        if not item.status.get("topicId") and item.key not in self._created:
+        if not item.status.topic_id and item.key not in self._created:
             await post_event(item.ref, "Normal", "TopicAdopted",
                              f"adopted existing Kafka topic {name}; changed {changes}")
-        elif item.status.get("observedGeneration") == item.body["metadata"].get("generation"):
+        elif item.status.observed_generation == generation(item.body):
             await post_event(item.ref, "Warning", "DriftReverted",
                              f"Kafka topic {name} was changed outside eventsub; reverted {changes}")
         else:
             await post_event(item.ref, "Normal", "TopicUpdated", f"updated Kafka topic {name}: {changes}")
         self._created.add(item.key)  # adoption is announced once
+
+    async def _refused(self, item: Item, error: Observed) -> None:
+        assert isinstance(error, KafkaRequestError)
+        await self._fail(item, error.reason, error.message, retry=isinstance(error, KafkaUnavailable))
 
     async def _kafka_failed(self, connection: str, items: list[Item], error: KafkaRequestError) -> None:
         if isinstance(error, KafkaUnavailable):
@@ -288,21 +324,22 @@ class TopicReconciler:
 
     async def _fail(self, item: Item, reason: str, message: str, retry: bool = True,
                     observed: ObservedTopic | None = None) -> None:
-        await self._report(item.key, item.body, facts(observed) if observed else {}, reason, message)
+        await self._report(item.key, item.body, observed, reason, message)
         if retry:
             self.queue.retry(item.key)
         else:
             self._resync(item.key)
 
-    async def _report(self, key: str, body: Body, observed_facts: dict[str, Any], reason: str,
-                      message: str, ok: bool = False) -> None:
-        old = body.get("status") or {}
-        kept = observed_facts or {k: old[k] for k in ("topicName", "topicId", "partitions",
-                                                      "replicationFactor", "config") if k in old}
-        status = with_condition(body, kept, ok=ok, reason=reason, message=message)
+    async def _report(self, key: str, body: Body, observed: ObservedTopic | None, reason: str,
+                      message: str, ok: bool = False, keep_facts: bool = True) -> None:
+        """Writes the status: the topic as observed now (else as last known, unless keep_facts
+        is False) and the Ready condition."""
+        ready = updated_condition(body, "Ready", ok, reason, message)
+        known = read_status(body, EventTopicStatus) if keep_facts else None
+        status = topic_status(observed or known, ready, generation(body))
         ref = ObjectRef.of(body, PLURAL)
-        await announce_transition(ref, body, status)
-        await write_status(ref, body, status)
+        await announce_transition(ref, body, ready)
+        await write_part(TOPIC, ref, body, status)
 
     # -- deletion ---------------------------------------------------------------------------
 
