@@ -32,7 +32,9 @@ def _configuration() -> client.Configuration:
         config.load_incluster_config()
         return client.Configuration.get_default_copy()
     configuration = client.Configuration()
-    config.load_kube_config(client_configuration=configuration)
+    # KUBECONFIG as it is now: the library reads its default when it is imported.
+    config.load_kube_config(config_file=os.environ.get("KUBECONFIG"),
+                            client_configuration=configuration)
     return configuration
 
 
