@@ -47,9 +47,10 @@ test: venv binaries ## the whole suite: unit and integration tests on the local 
 test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest -m "not integration"
 
-lint: venv ## ruff and mypy --strict
+lint: venv ## ruff, mypy --strict and the architecture's layer contracts (import-linter)
 	$(VENV)/bin/ruff check operator stack tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 crds: venv ## regenerate crds/ and the chart's CRDs from the API models
 	$(PY) -m eventsub.crdgen
