@@ -99,11 +99,12 @@ watched namespace.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
-# Consumer Deployments: server-side apply (create when new, patch) and scaling. Garbage
-# collection deletes them with their EventSubscription.
+# Consumer Deployments: read (does it exist, who owns its replicas), server-side apply
+# (create when new, patch) and scaling. Garbage collection deletes them with their
+# EventSubscription.
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: ["apps"]
   resources: ["deployments/scale"]
   verbs: ["get", "patch"]
