@@ -29,6 +29,9 @@ class OperatorConfig:
     log_format: str  # "plain" or "json"
     verbose: bool
     resync_seconds: int = 60  # every resource is reconciled again this often (drift is reverted)
+    # The cache is checked against a fresh list this often: deletions the watch missed (kopf
+    # reports none for objects deleted while its watch was down) are applied.
+    relist_seconds: int = 60
     probe_seconds: int = 30  # connections are probed (and their Secrets re-read) this often
     kafka_request_timeout_seconds: int = 10
     # How long deleting a Delete-policy EventTopic waits for an unreachable Kafka before it
@@ -54,6 +57,7 @@ class OperatorConfig:
             namespaces=namespaces, log_format=log_format,
             verbose=_flag(env, "EVENTSUB_VERBOSE", False),
             resync_seconds=_seconds(env, "EVENTSUB_RESYNC_SECONDS", 60),
+            relist_seconds=_seconds(env, "EVENTSUB_RELIST_SECONDS", 60),
             probe_seconds=_seconds(env, "EVENTSUB_PROBE_SECONDS", 30),
             kafka_request_timeout_seconds=_seconds(env, "EVENTSUB_KAFKA_TIMEOUT_SECONDS", 10),
             topic_deletion_timeout_seconds=_seconds(env, "EVENTSUB_TOPIC_DELETION_TIMEOUT_SECONDS",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
+import pytest
+
 from eventsub.reconcilers.cache import ObjectCache
 
 
@@ -33,3 +38,55 @@ def test_the_cache_keeps_its_own_copy() -> None:
     cache.apply("eventtopics", None, body)
     body["spec"] = {"partitions": 9}
     assert cache.get("eventtopics", "a/t") == _body("a", "t")
+
+
+def _versioned(namespace: str, name: str, version: str) -> dict[str, object]:
+    return {"metadata": {"namespace": namespace, "name": name, "resourceVersion": version}}
+
+
+@pytest.mark.parametrize(("held", "deleted", "kept"), [
+    ("7", "9", False),  # a watch's DELETED: at the deletion, after every write
+    ("7", "7", False),
+    ("12", "9", True),  # older than the body held: a newer object of the same name
+    ("7", None, False),  # versions unknown: deleted, as before
+    ("x", "9", False),
+])
+def test_a_deletion_older_than_the_body_held_leaves_it(held: str, deleted: str | None,
+                                                       kept: bool) -> None:
+    cache = ObjectCache()
+    cache.apply("eventtopics", "ADDED", _versioned("a", "t", held))
+    gone = _versioned("a", "t", deleted) if deleted is not None else _body("a", "t")
+    cache.apply("eventtopics", "DELETED", gone)
+    assert (cache.get("eventtopics", "a/t") is not None) == kept
+    assert (cache.items("eventtopics") != []) == kept
+
+
+def test_watch_threads_and_readers_may_run_at_once() -> None:
+    # kopf runs the event handlers in threads while the event loop reads the cache.
+    cache = ObjectCache()
+
+    def churn(namespace: str) -> None:
+        for i in range(2000):
+            cache.apply("eventtopics", None, _body(namespace, f"t{i % 7}"))
+            cache.apply("eventtopics", "DELETED", _body(namespace, f"t{(i + 3) % 7}"))
+
+    threads = [threading.Thread(target=churn, args=(f"ns{n}",)) for n in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: unguarded, iterating fails at once
+    try:
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            for key, body in cache.items("eventtopics"):
+                assert key == f"{body['metadata']['namespace']}/{body['metadata']['name']}"
+    finally:
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    expected: set[str] = set()  # one thread's sequence, alone
+    for i in range(2000):
+        expected.add(f"t{i % 7}")
+        expected.discard(f"t{(i + 3) % 7}")
+    for n in range(4):
+        remaining = {k for k, _ in cache.items("eventtopics", f"ns{n}")}
+        assert remaining == {f"ns{n}/{name}" for name in expected}

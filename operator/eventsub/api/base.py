@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 GROUP = "eventsub.io"
@@ -35,6 +35,11 @@ def cel(rule: str, message: str, field_path: str | None = None,
 
 def validations(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
+
+
+def spec_errors(error: ValidationError) -> str:
+    """A spec's validation errors, each naming its field (spec.x.y: what is wrong)."""
+    return "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
 
 
 class ApiModel(BaseModel):

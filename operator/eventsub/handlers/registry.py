@@ -18,6 +18,7 @@ from eventsub.handlers import resources as _resources  # noqa: F401  (registers 
 from eventsub.kube.client import REQUEST_TIMEOUT, drain_writes, whoami
 from eventsub.kube.leases import LeaseStore
 from eventsub.reconcilers.leadership import LeaderElector
+from eventsub.reconcilers.relist import Relister
 from eventsub.reconcilers.runtime import Runtime
 
 logger = logging.getLogger("eventsub")
@@ -43,6 +44,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     logger.info("authenticated to the Kubernetes API as %s", await whoami())
     runtime = Runtime(config)
     memo["runtime"] = runtime
+    # On every replica, leading or not: each keeps a warm cache, and kopf's re-list after a
+    # watch gap reports nothing of what was deleted during it.
+    relister = Relister(runtime.cache, runtime.observe, config.namespaces, config.relist_seconds)
+    memo["relist"] = asyncio.create_task(relister.run())
     elector = None
     if config.leader_election:
         elector = LeaderElector(LeaseStore(config.lease_namespace, config.lease_name),
@@ -98,6 +103,10 @@ def _about(config: OperatorConfig, elector: LeaderElector | None) -> dict[str, o
 
 @kopf.on.cleanup()
 async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
+    relist: asyncio.Task[None] | None = memo.get("relist")
+    if relist is not None:
+        relist.cancel()
+        await asyncio.gather(relist, return_exceptions=True)
     runtime: Runtime | None = memo.get("runtime")
     campaign: asyncio.Task[None] | None = memo.get("campaign")
     if campaign is not None:

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec, KafkaConnectionStatus
+from eventsub.api.resources import KAFKA_CONNECTION
 from eventsub.core.client_config import Credentials, client_config, redact
 from eventsub.core.status import CONNECTION
 from eventsub.kafka.admin import ClusterInfo
@@ -16,6 +18,7 @@ from eventsub.kafka.registry import ConnectionRegistry, Entry
 from eventsub.kube.objects import ObjectRef
 from eventsub.kube.secrets import SecretProblem, read_secret_key
 from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.reconcilers.contracts import ConnectionProblem
 from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.status import (
     announce_transition,
@@ -25,17 +28,7 @@ from eventsub.reconcilers.status import (
 )
 
 logger = logging.getLogger("eventsub.connection")
-PLURAL = "kafkaconnections"
-
-
-class ConnectionProblem(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason, self.message = reason, message
-
-
-def spec_errors(error: ValidationError) -> str:
-    return "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+PLURAL = KAFKA_CONNECTION.plural
 
 
 async def read_credentials(namespace: str, spec: KafkaConnectionSpec) -> Credentials:

@@ -13,8 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.replay import EventReplaySpec
+from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION
 from eventsub.api.subscription import EventSubscriptionSpec
 from eventsub.core.replay_steps import (
     FINAL,
@@ -59,15 +61,13 @@ from eventsub.kafka.lag import collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
 from eventsub.kube.jobs import create_job, job_outcome
 from eventsub.kube.objects import ObjectRef, post_event
-from eventsub.reconcilers import subscriptions as subs
 from eventsub.reconcilers.cache import Body, ObjectCache
-from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
+from eventsub.reconcilers.contracts import Autoscaler, Connections
 from eventsub.reconcilers.queue import WorkQueue
-from eventsub.reconcilers.scaler import Scaler
 from eventsub.reconcilers.status import with_condition, write_status
 
 logger = logging.getLogger("eventsub.replay")
-PLURAL = "eventreplays"
+PLURAL = EVENT_REPLAY.plural
 _JOB_OUTCOMES: dict[str | None, JobOutcome] = {
     None: "Absent", "Complete": "Complete", "Failed": "Failed", "Running": "Running"}
 
@@ -89,7 +89,7 @@ class _Pass:
 
 
 class ReplayReconciler:
-    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler, scaler: Scaler,
+    def __init__(self, cache: ObjectCache, connections: Connections, scaler: Autoscaler,
                  queue: WorkQueue) -> None:
         self.cache, self.connections, self.scaler, self.queue = cache, connections, scaler, queue
 
@@ -136,7 +136,7 @@ class ReplayReconciler:
         ns = this.ref.namespace
         match read:
             case ReadSubscription(key):
-                this.subscription = self.cache.get(subs.PLURAL, key)
+                this.subscription = self.cache.get(EVENT_SUBSCRIPTION.plural, key)
                 return dataclasses.replace(seen, subscription=_subscription(key, this.subscription))
             case ReadConnection(key):
                 entry = self.connections.available(key)

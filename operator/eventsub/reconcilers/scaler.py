@@ -8,27 +8,26 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import cast
 
 from eventsub import metrics
+from eventsub.api.resources import EVENT_SUBSCRIPTION
 from eventsub.api.subscription import (
     LagHealth,
     PartitionLag,
-    ScalingPolicy,
     SubscriptionLagStatus,
 )
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
-from eventsub.core.observation import History, Observation, observe
+from eventsub.core.observation import Observation, observe
 from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
 from eventsub.core.status import SCALER
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
 from eventsub.kube.deployments import deployment_replicas, scale_deployment
-from eventsub.kube.objects import ObjectRef, post_event
+from eventsub.kube.objects import post_event
 from eventsub.reconcilers.cache import Body, ObjectCache
-from eventsub.reconcilers.connections import ConnectionReconciler
+from eventsub.reconcilers.contracts import Connections, Target
 from eventsub.reconcilers.status import (
     announce_transition,
     now_rfc3339,
@@ -38,36 +37,14 @@ from eventsub.reconcilers.status import (
 )
 
 logger = logging.getLogger("eventsub.scaler")
-PLURAL = "eventsubscriptions"
+PLURAL = EVENT_SUBSCRIPTION.plural
 STATUS_MIN_SECONDS = 5.0  # status is written on change, at most this often per subscription
 _HEALTH_REASONS = {OK: "Consuming", UNKNOWN: "Consuming", WARN: "FallingBehind",
                    STALL: "PartitionStalled", STOP: "PartitionStopped"}
 
 
-@dataclass
-class Target:
-    """One subscription the scaler serves, with what it learned so far."""
-
-    key: str
-    ref: ObjectRef
-    deployment: str
-    group: str
-    topics: tuple[str, ...]
-    policy: ScalingPolicy
-    start_position: str
-    connection: str
-    replicas: int | None = None  # spec.replicas as last set or read; None: read it
-    history: History = field(default_factory=History)
-    memory: ScalerMemory = field(default_factory=ScalerMemory)
-    next_due: float = 0.0
-    last_status_time: float = -1e9
-    last_scale_time: str | None = None
-    last_scale_reason: str | None = None
-    desired: int | None = None
-
-
 class Scaler:
-    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler,
+    def __init__(self, cache: ObjectCache, connections: Connections,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.cache, self.connections, self.clock = cache, connections, clock
         self.targets: dict[str, Target] = {}

@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec
+from eventsub.api.resources import EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
 from eventsub.api.subscription import EventSubscriptionSpec, SubscriptionWiringStatus
 from eventsub.api.topic import EventTopicStatus
 from eventsub.core.conditions import is_true
@@ -24,12 +26,9 @@ from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kube.deployments import apply_deployment
 from eventsub.kube.errors import KubeError
 from eventsub.kube.objects import ObjectRef, post_event
-from eventsub.reconcilers import connections as conn
-from eventsub.reconcilers import topics as top
 from eventsub.reconcilers.cache import Body, ObjectCache
-from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
+from eventsub.reconcilers.contracts import Autoscaler, Connections, Target
 from eventsub.reconcilers.queue import WorkQueue
-from eventsub.reconcilers.scaler import Scaler, Target
 from eventsub.reconcilers.status import (
     announce_transition,
     generation,
@@ -39,7 +38,7 @@ from eventsub.reconcilers.status import (
 )
 
 logger = logging.getLogger("eventsub.subscription")
-PLURAL = "eventsubscriptions"
+PLURAL = EVENT_SUBSCRIPTION.plural
 
 
 class SubscriptionProblem(Exception):
@@ -49,7 +48,7 @@ class SubscriptionProblem(Exception):
 
 
 class SubscriptionReconciler:
-    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler, scaler: Scaler,
+    def __init__(self, cache: ObjectCache, connections: Connections, scaler: Autoscaler,
                  queue: WorkQueue, resync_seconds: float) -> None:
         self.cache, self.connections, self.scaler = cache, connections, scaler
         self.queue, self.resync_seconds = queue, resync_seconds
@@ -61,8 +60,9 @@ class SubscriptionReconciler:
         namespace, name = key.split("/", 1)
         for sub_key, body in self.cache.items(PLURAL, namespace):
             spec = body.get("spec") or {}
-            if (plural == conn.PLURAL and (spec.get("connectionRef") or {}).get("name") == name) or \
-                    (plural == top.PLURAL and any(t.get("eventTopic") == name
+            connection = (spec.get("connectionRef") or {}).get("name")
+            if (plural == KAFKA_CONNECTION.plural and connection == name) or \
+                    (plural == EVENT_TOPIC.plural and any(t.get("eventTopic") == name
                                                  for t in spec.get("topics") or [])):
                 self.queue.add(sub_key)
 
@@ -95,7 +95,7 @@ class SubscriptionReconciler:
             raise SubscriptionProblem("InvalidSpec", spec_errors(error)) from None
         namespace, name = ref.namespace, ref.name
         connection_key = f"{namespace}/{spec.connection_ref.name}"
-        connection_body = self.cache.get(conn.PLURAL, connection_key)
+        connection_body = self.cache.get(KAFKA_CONNECTION.plural, connection_key)
         if connection_body is None:
             raise SubscriptionProblem("ConnectionNotFound", f"KafkaConnection {connection_key} not found")
         connection = KafkaConnectionSpec.model_validate(connection_body.get("spec") or {})
@@ -131,7 +131,7 @@ class SubscriptionReconciler:
                 names.append(entry.name)
                 continue
             key = f"{namespace}/{entry.event_topic}"
-            topic = self.cache.get(top.PLURAL, key)
+            topic = self.cache.get(EVENT_TOPIC.plural, key)
             if topic is None:
                 raise SubscriptionProblem("TopicNotFound", f"EventTopic {key} not found")
             status = read_status(topic, EventTopicStatus)

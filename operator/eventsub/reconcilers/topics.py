@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from eventsub.api.base import spec_errors
+from eventsub.api.resources import EVENT_TOPIC, KAFKA_CONNECTION
 from eventsub.api.topic import EventTopicSpec, EventTopicStatus
 from eventsub.core.ownership import Claim, conflict_message, owner
 from eventsub.core.status import TOPIC, topic_status
@@ -32,7 +34,7 @@ from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
 from eventsub.kube.errors import KubeError
 from eventsub.kube.objects import ObjectRef, post_event, set_finalizer
 from eventsub.reconcilers.cache import Body, ObjectCache
-from eventsub.reconcilers.connections import ConnectionReconciler, spec_errors
+from eventsub.reconcilers.contracts import Connections
 from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.status import (
     announce_transition,
@@ -43,7 +45,7 @@ from eventsub.reconcilers.status import (
 )
 
 logger = logging.getLogger("eventsub.topic")
-PLURAL = "eventtopics"
+PLURAL = EVENT_TOPIC.plural
 VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates asynchronously
 # Held by Delete-policy EventTopics only, so deleting a Retain topic never waits on anything.
 FINALIZER = "eventsub.io/delete-kafka-topic"
@@ -91,7 +93,7 @@ def manages(body: Body, name: str) -> bool:
 
 
 class TopicReconciler:
-    def __init__(self, cache: ObjectCache, connections: ConnectionReconciler, queue: WorkQueue,
+    def __init__(self, cache: ObjectCache, connections: Connections, queue: WorkQueue,
                  resync_seconds: float, deletion_timeout_seconds: float) -> None:
         self.cache, self.connections, self.queue = cache, connections, queue
         self.resync_seconds = resync_seconds
@@ -390,7 +392,7 @@ class TopicReconciler:
         holder = self._owner(item, entry.cluster_id if entry else None, self._claims())
         if holder is not None and holder.key != f"{ref.namespace}/{ref.name}":
             return f"Kafka topic {name} belongs to EventTopic {holder.key}; not deleted"
-        if self.cache.get("kafkaconnections", connection) is None:
+        if self.cache.get(KAFKA_CONNECTION.plural, connection) is None:
             message = f"KafkaConnection {connection} is gone; Kafka topic {name} was kept"
             await post_event(ref, "Warning", "TopicRetained", message)
             return message
