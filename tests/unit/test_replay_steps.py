@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventsub.api.connection import KafkaConnectionSpec
-from eventsub.api.replay import EventReplaySpec
+from eventsub.api.replay import EventReplaySpec, EventReplayStatus, OffsetMove, PartitionOffset
 from eventsub.api.subscription import EventSubscriptionSpec
 from eventsub.core.lag import PartitionOffsets
 from eventsub.core.replay_steps import (
@@ -53,6 +53,7 @@ from eventsub.core.replay_steps import (
     rfc3339,
     runs_first,
 )
+from eventsub.core.status import merged
 
 NOW = 1_800_000_000_000  # 2027-01-15T08:00:00Z
 NOW_TEXT = rfc3339(NOW)
@@ -68,21 +69,22 @@ TEMPLATE = JobTemplate(
     KafkaConnectionSpec.model_validate({"bootstrapServers": ["k:9092"]}))
 
 REWIND_PLAN = [
-    {"topic": "t", "partition": 0, "currentOffset": 90, "newOffset": 0, "messages": 90},
-    {"topic": "t", "partition": 1, "currentOffset": None, "newOffset": 0, "messages": 50}]
+    OffsetMove(topic="t", partition=0, current_offset=90, new_offset=0, messages=90),
+    OffsetMove(topic="t", partition=1, current_offset=None, new_offset=0, messages=50)]
 JOB_PLAN = [
-    {"topic": "t", "partition": 0, "currentOffset": 90, "newOffset": 0, "messages": 100,
-     "endOffset": 100},
-    {"topic": "t", "partition": 1, "currentOffset": None, "newOffset": 0, "messages": 50,
-     "endOffset": 50}]
-PLANNED = {"step": "Planned", "plan": REWIND_PLAN, "messagesToReplay": 140}
-PAUSING = {**PLANNED, "pausedReplicas": 4}
-PAUSED = {**PAUSING, "step": "Paused", "pauseTime": rfc3339(NOW - 10_000)}
-MOVED = {**PAUSED, "step": "OffsetsMoved"}
-RESTORED = {**MOVED, "step": "Restored", "remainingLag": 140}
-JOB_PLANNED = {"step": "Planned", "plan": JOB_PLAN, "messagesToReplay": 150,
-               "jobConsumerGroup": JOB_GROUP}
-JOB_STARTED = {**JOB_PLANNED, "step": "JobStarted", "jobName": "r1-replay"}
+    OffsetMove(topic="t", partition=0, current_offset=90, new_offset=0, messages=100,
+               end_offset=100),
+    OffsetMove(topic="t", partition=1, current_offset=None, new_offset=0, messages=50,
+               end_offset=50)]
+NEW = EventReplayStatus()
+PLANNED = EventReplayStatus(step="Planned", plan=REWIND_PLAN, messages_to_replay=140)
+PAUSING = merged(PLANNED, EventReplayStatus(paused_replicas=4))
+PAUSED = merged(PAUSING, EventReplayStatus(step="Paused", pause_time=rfc3339(NOW - 10_000)))
+MOVED = merged(PAUSED, EventReplayStatus(step="OffsetsMoved"))
+RESTORED = merged(MOVED, EventReplayStatus(step="Restored", remaining_lag=140))
+JOB_PLANNED = EventReplayStatus(step="Planned", plan=JOB_PLAN, messages_to_replay=150,
+                                job_consumer_group=JOB_GROUP)
+JOB_STARTED = merged(JOB_PLANNED, EventReplayStatus(step="JobStarted", job_name="r1-replay"))
 AT_NEW = {("t", 0): 0, ("t", 1): 0}  # committed where the replay moved them
 
 
@@ -121,7 +123,7 @@ def read_name(read: Read) -> str:
     return field_of(read)
 
 
-def run(replay: EventReplaySpec | InvalidSpec, status: Mapping[str, Any],
+def run(replay: EventReplaySpec | InvalidSpec, status: EventReplayStatus,
         answers: Mapping[str, Any], now: int = NOW) -> tuple[list[Read], Transition]:
     """One pass: advance() until it decides, answering each read from `answers` (a value, or a
     function of the read)."""
@@ -145,7 +147,9 @@ def short(value: Any) -> str:
 def describe(action: Action) -> str:
     match action:
         case WriteStatus(facts, ok, reason, message):
-            shown = ", ".join(f"{k}={short(v)}" for k, v in sorted(facts.items()))
+            # The fields set, as the API spells them.
+            written = facts.model_dump(by_alias=True, exclude_unset=True)
+            shown = ", ".join(f"{k}={short(v)}" for k, v in sorted(written.items()))
             return f"status {'?' if ok is None else ok} {reason}: {message}" + \
                 (f" | {shown}" if shown else "")
         case PostEvent(type_, reason, message):
@@ -172,14 +176,14 @@ PREREQS = "subscription connection"
 class Row:
     id: str
     spec: EventReplaySpec | InvalidSpec
-    status: Mapping[str, Any]
+    status: EventReplayStatus
     answers: Mapping[str, Any]
     reads: str  # the reads asked, in order
     actions: Sequence[str]
     step: str | None  # after the actions
 
 
-def row(id: str, spec: EventReplaySpec | InvalidSpec, status: Mapping[str, Any], reads: str,
+def row(id: str, spec: EventReplaySpec | InvalidSpec, status: EventReplayStatus, reads: str,
         actions: Sequence[str], step: str | None, **answers: Any) -> Any:
     return pytest.param(Row(id, spec, status, {**BASE, **answers}, reads, actions, step), id=id)
 
@@ -189,44 +193,44 @@ SCALE_BACK = "scale ns/readers readers-consumer to 4"
 
 TABLE = [
     # -- finished, invalid, waiting ---------------------------------------------------------------
-    row("done does nothing", spec(), {"step": "Done"}, "", [], "Done"),
-    row("failed does nothing", spec(), {"step": "Failed"}, "", [], "Failed"),
-    row("invalid spec fails", InvalidSpec("spec.from: bad"), {}, "", [
+    row("done does nothing", spec(), EventReplayStatus(step="Done"), "", [], "Done"),
+    row("failed does nothing", spec(), EventReplayStatus(step="Failed"), "", [], "Failed"),
+    row("invalid spec fails", InvalidSpec("spec.from: bad"), NEW, "", [
         "status False InvalidSpec: spec.from: bad | completionTime=now, step=Failed",
         "event Warning InvalidSpec: spec.from: bad"], "Failed"),
-    row("subscription not found waits", spec(), {}, "subscription", [
+    row("subscription not found waits", spec(), NEW, "subscription", [
         "status ? SubscriptionNotFound: EventSubscription ns/readers not found", "retry"], None,
         subscription=Subscription("ns/readers", False)),
     row("subscription without a Deployment yet waits", spec(), PLANNED, "subscription", [
         "status ? SubscriptionNotReady: EventSubscription ns/readers is not running yet", "retry"],
         "Planned", subscription=dataclasses.replace(SUB, deployment=None)),
-    row("subscription without a group yet waits", spec(), {}, "subscription", [
+    row("subscription without a group yet waits", spec(), NEW, "subscription", [
         "status ? SubscriptionNotReady: EventSubscription ns/readers is not running yet", "retry"],
         None, subscription=dataclasses.replace(SUB, group=None)),
     row("unavailable connection waits", spec(), PAUSED, PREREQS, [
         "status ? ConnectionNotReady: KafkaConnection ns/local: not probed yet", "retry"], "Paused",
         connection=Connection(False, "ConnectionNotReady", "KafkaConnection ns/local: not probed yet")),
-    row("an older running replay goes first: WaitingForReplay, no Kafka read", spec(), {},
+    row("an older running replay goes first: WaitingForReplay, no Kafka read", spec(), NEW,
         f"{PREREQS} replays", [
             "status ? WaitingForReplay: EventReplay ns/r0 of the same subscription runs first",
             "retry"], None,
         replays=(listing("ns/r0", "2026-05-01T00:00:00Z"),)),
-    row("a dry run waits for an older running replay too", spec(dryRun=True), {},
+    row("a dry run waits for an older running replay too", spec(dryRun=True), NEW,
         f"{PREREQS} replays", [
             "status ? WaitingForReplay: EventReplay ns/r0 of the same subscription runs first",
             "retry"], None,
         replays=(listing("ns/r0", "2026-05-01T00:00:00Z", step=None),)),
-    row("Kafka unavailable while planning waits", spec(), {}, f"{PREREQS} replays kafka", [
+    row("Kafka unavailable while planning waits", spec(), NEW, f"{PREREQS} replays kafka", [
         "status ? KafkaUnavailable: KafkaUnavailable: broker down", "retry"], None,
         kafka=KafkaRead(error="KafkaUnavailable: broker down")),
 
     # -- Rewind: plan --------------------------------------------------------------------------------
-    row("plan a rewind", spec(), {}, f"{PREREQS} replays kafka", [
+    row("plan a rewind", spec(), NEW, f"{PREREQS} replays kafka", [
         "status ? Planned: 140 message(s) to re-process; pausing the subscription | "
         "messagesToReplay=140, plan=[2], snapshot=[1], startTime=now, step=Planned",
         "event Normal Planned: 2 partition(s), 140 message(s) to re-process"], "Planned"),
     row("replays that do not go first: newer, finished, dry runs, Job mode, other subscriptions",
-        spec(), {}, f"{PREREQS} replays kafka", [
+        spec(), NEW, f"{PREREQS} replays kafka", [
             "status ? Planned: 140 message(s) to re-process; pausing the subscription | "
             "messagesToReplay=140, plan=[2], snapshot=[1], startTime=now, step=Planned",
             "event Normal Planned: 2 partition(s), 140 message(s) to re-process"], "Planned",
@@ -237,7 +241,7 @@ TABLE = [
                  listing("ns/r0c", "2026-05-01T00:00:00Z", dry_run=True),
                  listing("ns/r0d", "2026-05-01T00:00:00Z", mode="Job"),
                  listing("ns/r0e", "2026-05-01T00:00:00Z", subscription="others"))),
-    row("plan from a timestamp: offsets looked up at it", spec(**{"from": {"secondsAgo": 60}}), {},
+    row("plan from a timestamp: offsets looked up at it", spec(**{"from": {"secondsAgo": 60}}), NEW,
         f"{PREREQS} replays kafka at_origin", [
             "status ? Planned: 20 message(s) to re-process; pausing the subscription | "
             f"messagesToReplay=20, plan=[2], resolvedTimestamp={rfc3339(NOW - 60_000)}, "
@@ -245,31 +249,31 @@ TABLE = [
             "event Normal Planned: 2 partition(s), 20 message(s) to re-process"], "Planned",
         at_origin={("t", 0): 70, ("t", 1): None}),
     row("a timestamp in the future fails, nothing looked up", spec(
-        **{"from": {"timestamp": "2099-01-01T00:00:00Z"}}), {}, f"{PREREQS} replays kafka", [
+        **{"from": {"timestamp": "2099-01-01T00:00:00Z"}}), NEW, f"{PREREQS} replays kafka", [
             "status False TimestampInFuture: spec.from is 2270908800s in the future: nothing to "
             "replay | completionTime=now, step=Failed",
             "event Warning TimestampInFuture: spec.from is 2270908800s in the future: nothing to "
             "replay"], "Failed"),
     row("offsets beyond the log end fail", spec(
-        **{"from": {"offsets": [{"topic": "t", "partition": 0, "offset": 999}]}}), {},
+        **{"from": {"offsets": [{"topic": "t", "partition": 0, "offset": 999}]}}), NEW,
         f"{PREREQS} replays kafka", [
             "status False OffsetOutOfRange: offset 999 is beyond the log end 100 of t[0] | "
             "completionTime=now, step=Failed",
             "event Warning OffsetOutOfRange: offset 999 is beyond the log end 100 of t[0]"],
         "Failed"),
-    row("roll back to an earlier replay's snapshot", spec(**{"from": {"snapshotOf": "r0"}}), {},
+    row("roll back to an earlier replay's snapshot", spec(**{"from": {"snapshotOf": "r0"}}), NEW,
         f"{PREREQS} replays kafka snapshot_of", [
             "status ? Planned: 70 message(s) to re-process; pausing the subscription | "
             "messagesToReplay=70, plan=[2], snapshot=[1], startTime=now, step=Planned",
             "event Normal Planned: 2 partition(s), 70 message(s) to re-process"], "Planned",
         snapshot_of={("t", 0): 20}),
     row("roll back to a replay without a snapshot fails", spec(**{"from": {"snapshotOf": "r0"}}),
-        {}, f"{PREREQS} replays kafka snapshot_of", [
+        NEW, f"{PREREQS} replays kafka snapshot_of", [
             "status False SnapshotNotFound: EventReplay r0 has no snapshot of offsets to return to"
             " | completionTime=now, step=Failed",
             "event Warning SnapshotNotFound: EventReplay r0 has no snapshot of offsets to return "
             "to"], "Failed", snapshot_of={}),
-    row("dry run: the plan, Done, nothing paused", spec(dryRun=True), {},
+    row("dry run: the plan, Done, nothing paused", spec(dryRun=True), NEW,
         f"{PREREQS} replays kafka", [
             "status True DryRun: dry run: 140 message(s) would be re-processed | "
             "completionTime=now, messagesToReplay=140, plan=[2], snapshot=[1], startTime=now, "
@@ -286,7 +290,7 @@ TABLE = [
         "pauseTime=now, step=Paused",
         "event Normal Paused: scaled readers-consumer from 4 to 0 replicas"], "Paused"),
     row("pause: a subscription at zero is paused all the same", spec(),
-        {**PLANNED, "pausedReplicas": 0}, PREREQS, [
+        merged(PLANNED, EventReplayStatus(paused_replicas=0)), PREREQS, [
             "scale ns/readers readers-consumer to 0",
             "status ? WaitingForEmptyGroup: consumers paused; waiting for the group to be Empty | "
             "pauseTime=now, step=Paused",
@@ -356,20 +360,20 @@ TABLE = [
         "JobStarted"),
 
     # -- Job mode -------------------------------------------------------------------------------------
-    row("plan a Job: no wait for other replays, its own group", job(), {}, f"{PREREQS} kafka", [
+    row("plan a Job: no wait for other replays, its own group", job(), NEW, f"{PREREQS} kafka", [
         "status ? Planned: 150 message(s) to re-process; starting the Job | "
         f"jobConsumerGroup={JOB_GROUP}, messagesToReplay=150, plan=[2], snapshot=[1], "
         "startTime=now, step=Planned",
         "event Normal Planned: 2 partition(s), 150 message(s) to re-process"], "Planned",
         replays=(listing("ns/r0", "2026-05-01T00:00:00Z"),)),
     row("plan a Job up to a time: its end offsets looked up", job(
-        to={"timestamp": "2026-12-01T00:00:00Z"}), {}, f"{PREREQS} kafka at_end", [
+        to={"timestamp": "2026-12-01T00:00:00Z"}), NEW, f"{PREREQS} kafka at_end", [
             "status ? Planned: 130 message(s) to re-process; starting the Job | "
             f"jobConsumerGroup={JOB_GROUP}, messagesToReplay=130, plan=[2], snapshot=[1], "
             "startTime=now, step=Planned",
             "event Normal Planned: 2 partition(s), 130 message(s) to re-process"], "Planned",
         at_end={("t", 0): 80, ("t", 1): None}),
-    row("dry run of a Job", job(dryRun=True), {}, f"{PREREQS} kafka", [
+    row("dry run of a Job", job(dryRun=True), NEW, f"{PREREQS} kafka", [
         "status True DryRun: dry run: 150 message(s) would be re-processed | completionTime=now, "
         f"jobConsumerGroup={JOB_GROUP}, messagesToReplay=150, plan=[2], snapshot=[1], "
         "startTime=now, step=Done"], "Done"),
@@ -440,21 +444,27 @@ def test_the_table_reaches_every_step_and_every_failure_reason() -> None:
 # -- the facts written ------------------------------------------------------------------------------
 
 
+def assert_facts(facts: EventReplayStatus, expected: EventReplayStatus) -> None:
+    """The same values, and the same fields set (only those are written)."""
+    assert facts == expected
+    assert facts.model_fields_set == expected.model_fields_set
+
+
 def test_the_plan_and_the_snapshot_written_when_planning() -> None:
-    _, decided = run(spec(**{"from": {"secondsAgo": 60}}), {}, {
+    _, decided = run(spec(**{"from": {"secondsAgo": 60}}), NEW, {
         **BASE, "at_origin": {("t", 0): 70, ("t", 1): None}})
     facts = decided.actions[0].facts  # type: ignore[union-attr]
-    assert facts == {
-        "plan": [{"topic": "t", "partition": 0, "currentOffset": 90, "newOffset": 70, "messages": 20},
-                 {"topic": "t", "partition": 1, "currentOffset": None, "newOffset": 50,
-                  "messages": 0}],
-        "snapshot": [{"topic": "t", "partition": 0, "offset": 90}], "messagesToReplay": 20,
-        "startTime": NOW_TEXT, "resolvedTimestamp": rfc3339(NOW - 60_000), "step": "Planned"}
+    assert_facts(facts, EventReplayStatus(
+        plan=[OffsetMove(topic="t", partition=0, current_offset=90, new_offset=70, messages=20),
+              OffsetMove(topic="t", partition=1, current_offset=None, new_offset=50,
+                         messages=0)],
+        snapshot=[PartitionOffset(topic="t", partition=0, offset=90)], messages_to_replay=20,
+        start_time=NOW_TEXT, resolved_timestamp=rfc3339(NOW - 60_000), step="Planned"))
 
 
 def test_a_job_plan_carries_its_end_offsets() -> None:
-    _, decided = run(job(), {}, BASE)
-    assert decided.actions[0].facts["plan"] == JOB_PLAN  # type: ignore[union-attr]
+    _, decided = run(job(), NEW, BASE)
+    assert decided.actions[0].facts.plan == JOB_PLAN  # type: ignore[union-attr]
     assert decided.state.job_group == JOB_GROUP
 
 
@@ -463,12 +473,12 @@ def test_the_final_committed_offsets_become_the_snapshot_before_the_move() -> No
                                       "committed": {("t", 1): 30, ("t", 0): 95}})
     first = decided.actions[0]
     assert isinstance(first, WriteStatus) and isinstance(decided.actions[1], MoveOffsets)
-    assert first.facts == {
-        "plan": [{"topic": "t", "partition": 0, "currentOffset": 95, "newOffset": 0, "messages": 95},
-                 {"topic": "t", "partition": 1, "currentOffset": 30, "newOffset": 0, "messages": 30}],
-        "snapshot": [{"topic": "t", "partition": 0, "offset": 95},
-                     {"topic": "t", "partition": 1, "offset": 30}],
-        "messagesToReplay": 125}
+    assert_facts(first.facts, EventReplayStatus(
+        plan=[OffsetMove(topic="t", partition=0, current_offset=95, new_offset=0, messages=95),
+              OffsetMove(topic="t", partition=1, current_offset=30, new_offset=0, messages=30)],
+        snapshot=[PartitionOffset(topic="t", partition=0, offset=95),
+                  PartitionOffset(topic="t", partition=1, offset=30)],
+        messages_to_replay=125))
 
 
 def test_the_job_is_rendered_with_its_group_and_end_offsets() -> None:
@@ -485,14 +495,22 @@ def test_the_job_is_rendered_with_its_group_and_end_offsets() -> None:
 def test_the_state_follows_what_was_written() -> None:
     state = ReplayState.from_status(PAUSED)
     assert (state.step, state.paused_replicas, len(state.moves)) == ("Paused", 4, 2)
-    assert state.with_facts({"step": "OffsetsMoved"}).moves == state.moves
+    assert state.with_facts(EventReplayStatus(step="OffsetsMoved")).moves == state.moves
+
+
+def test_facts_replace_only_the_fields_they_set() -> None:
+    assert merged(PAUSED, EventReplayStatus(step="OffsetsMoved")) == EventReplayStatus(
+        step="OffsetsMoved", plan=REWIND_PLAN, messages_to_replay=140, paused_replicas=4,
+        pause_time=rfc3339(NOW - 10_000))
+    assert merged(PAUSED, EventReplayStatus()) == PAUSED
+    assert merged(RESTORED, EventReplayStatus(remaining_lag=None)).remaining_lag is None  # cleared
 
 
 @pytest.mark.parametrize(("status", "held"), [
-    ({}, False), (PLANNED, False), (PAUSING, True), (PAUSED, True), (MOVED, True),
-    (RESTORED, False), ({"step": "Failed", "pausedReplicas": 4}, False),
+    (NEW, False), (PLANNED, False), (PAUSING, True), (PAUSED, True), (MOVED, True),
+    (RESTORED, False), (EventReplayStatus(step="Failed", paused_replicas=4), False),
 ])
-def test_which_steps_hold_the_subscription(status: Mapping[str, Any], held: bool) -> None:
+def test_which_steps_hold_the_subscription(status: EventReplayStatus, held: bool) -> None:
     assert holds_subscription(status) is held
 
 
@@ -513,7 +531,7 @@ class World:
 
     def __init__(self, replicas: int, outsider_passes: int = 0) -> None:
         self.replicas, self.initial, self.outsider_passes = replicas, replicas, outsider_passes
-        self.status: dict[str, Any] = {}
+        self.status = EventReplayStatus()
         self.committed: dict[str, dict[tuple[str, int], int | None]] = {
             "ns.readers": {("t", 0): 90, ("t", 1): None}}
         self.job: str = "Absent"
@@ -536,8 +554,8 @@ class World:
     def act(self, action: Action) -> None:
         match action:
             case WriteStatus(facts):
-                self.status.update(facts)
-                self.log.append(("status", facts.get("step")))
+                self.status = merged(self.status, facts)
+                self.log.append(("status", facts.step))
             case ScaleDeployment(_, _, replicas):
                 self.replicas = replicas
                 self.log.append(("scale", replicas))
@@ -570,14 +588,14 @@ class World:
         """Passes until the replay finished; crashes: pass number -> actions done before the
         operator died in that pass (the others are lost, the next pass starts from the status)."""
         for number in range(passes):
-            if self.status.get("step") in ("Done", "Failed"):
+            if self.status.step in ("Done", "Failed"):
                 return
             _, decided = run(replay, self.status, self.answers(), now=self.now)
             for action in decided.actions[:crashes.get(number, len(decided.actions))]:
                 self.act(action)
             self.tick(seconds)
         # A subscription at zero replicas has nobody to catch up: Restored until it scales.
-        assert self.status.get("step") == "Restored" and self.initial == 0, self.status.get("step")
+        assert self.status.step == "Restored" and self.initial == 0, self.status.step
 
     def count(self, *entry: Any) -> int:
         return self.log.count(entry)
@@ -596,7 +614,7 @@ def check_safe(world: World) -> None:
             steps = [e[1] for e in world.log[i:] if e[0] == "status" and e[1] is not None]
             assert moved or steps[:1] == ["Failed"], world.log
     assert world.replicas == world.initial
-    assert world.status["step"] in ("Done", "Failed", "Restored")
+    assert world.status.step in ("Done", "Failed", "Restored")
 
 
 def test_a_rewind_without_restarts_does_every_step_once() -> None:
@@ -620,7 +638,7 @@ def _rewind_passes() -> list[Any]:
     """(pass, actions done before the crash) for every point of an undisturbed rewind."""
     world, points = World(replicas=4), []
     for number in range(20):
-        step = world.status.get("step")
+        step = world.status.step
         if step in ("Done", "Failed"):
             break
         _, decided = run(spec(), world.status, world.answers(), now=world.now)
@@ -639,7 +657,7 @@ def test_a_restart_at_any_point_of_a_rewind_neither_repeats_nor_skips(crash_pass
     world = World(replicas=4)
     world.run(spec(), {crash_pass: done})
     check_safe(world)
-    assert world.status["step"] == "Done"
+    assert world.status.step == "Done"
     assert world.count("move", "ns.readers") == 1
     assert world.committed["ns.readers"] == World.ENDS  # replayed, then caught up
 
@@ -665,7 +683,7 @@ def test_a_step_observed_again_after_its_effects_repeats_none() -> None:
 def test_a_restart_in_a_job_replay_creates_one_job(crash_pass: int, done: int) -> None:
     world = World(replicas=2)
     world.run(job(), {crash_pass: done})
-    assert world.count("job",) == 1 and world.status["step"] == "Done"
+    assert world.count("job",) == 1 and world.status.step == "Done"
     assert world.replicas == 2 and not any(e[0] == "scale" for e in world.log)
 
 

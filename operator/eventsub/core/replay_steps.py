@@ -32,15 +32,17 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from eventsub.api.connection import KafkaConnectionSpec
-from eventsub.api.replay import EventReplaySpec
+from eventsub.api.replay import EventReplaySpec, EventReplayStatus, OffsetMove, PartitionOffset
 from eventsub.api.subscription import EventSubscriptionSpec
 from eventsub.core.deployment import SubscriptionRef
 from eventsub.core.job import job_group, job_name, render_job
 from eventsub.core.lag import PartitionOffsets
 from eventsub.core.replay import Move, PartitionState, Plan, Refusal, plan_replay, remaining
+from eventsub.core.status import merged
 
 HOLDING = ("Paused", "OffsetsMoved")  # the subscription stays at zero replicas
 FINAL = ("Done", "Failed")
@@ -57,40 +59,58 @@ JobOutcome = Literal["Complete", "Failed", "Running", "Absent"]
 
 @dataclass(frozen=True)
 class ReplayState:
-    """The fields of status the workflow reads back; the others (snapshot, times, ...) are only
-    written."""
+    """The persisted status as the workflow reads it back: the properties below; the other
+    fields (snapshot, times, ...) are only written."""
 
-    step: str | None = None
-    moves: tuple[Move, ...] = ()  # status.plan
-    paused_replicas: int | None = None
-    pause_time: str | None = None  # RFC 3339, as stored
-    job_group: str | None = None
-    job_name: str | None = None
-    messages_to_replay: int | None = 0
+    status: EventReplayStatus = field(default_factory=EventReplayStatus)
 
     @classmethod
-    def from_status(cls, status: Mapping[str, Any]) -> ReplayState:
-        return cls().with_facts(status)
+    def from_status(cls, status: EventReplayStatus) -> ReplayState:
+        return cls(status)
 
-    def with_facts(self, facts: Mapping[str, Any]) -> ReplayState:
-        """This state after `facts` were written to status."""
-        changes = {name: facts[key] for key, name in _STATE_FIELDS.items() if key in facts}
-        if "plan" in facts:
-            changes["moves"] = tuple(_parse_move(m) for m in facts["plan"] or [])
-        return replace(self, **changes)
+    def with_facts(self, facts: EventReplayStatus) -> ReplayState:
+        """This state after `facts` (the fields set in it) were written to status."""
+        return ReplayState(merged(self.status, facts))
+
+    @property
+    def step(self) -> str | None:
+        return self.status.step
+
+    @cached_property
+    def moves(self) -> tuple[Move, ...]:
+        """status.plan"""
+        return tuple(_move(m) for m in self.status.plan)
+
+    @property
+    def paused_replicas(self) -> int | None:
+        return self.status.paused_replicas
+
+    @property
+    def pause_time(self) -> str | None:
+        """RFC 3339, as stored"""
+        return self.status.pause_time
+
+    @property
+    def job_group(self) -> str | None:
+        return self.status.job_consumer_group
+
+    @property
+    def job_name(self) -> str | None:
+        return self.status.job_name
+
+    @property
+    def messages_to_replay(self) -> int:
+        """0 while not recorded (it is written with the plan)."""
+        recorded = self.status.messages_to_replay
+        return 0 if recorded is None else recorded
 
 
-_STATE_FIELDS = {"step": "step", "pausedReplicas": "paused_replicas", "pauseTime": "pause_time",
-                 "jobConsumerGroup": "job_group", "jobName": "job_name",
-                 "messagesToReplay": "messages_to_replay"}
-
-
-def holds_subscription(status: Mapping[str, Any]) -> bool:
+def holds_subscription(status: EventReplayStatus) -> bool:
     """Whether a replay with this status keeps its subscription paused (the scaler and the
     subscription reconciler leave the replicas alone): from the moment the replicas to restore
     are recorded until they are restored."""
-    step = status.get("step")
-    return step in HOLDING or (step == "Planned" and status.get("pausedReplicas") is not None)
+    step = status.step
+    return step in HOLDING or (step == "Planned" and status.paused_replicas is not None)
 
 
 # -- observations -----------------------------------------------------------------------------
@@ -282,9 +302,10 @@ Read = (ReadSubscription | ReadConnection | ReadReplays | ReadOffsets | ReadOffs
 
 @dataclass(frozen=True)
 class WriteStatus:
-    """Persist `facts` into status with the Succeeded condition (ok None: Unknown)."""
+    """Persist `facts` into status with the Succeeded condition (ok None: Unknown): the fields
+    set in it (`model_fields_set`) replace the stored ones, the others are kept."""
 
-    facts: Mapping[str, Any]
+    facts: EventReplayStatus
     ok: bool | None
     reason: str
     message: str
@@ -424,15 +445,14 @@ def _ms(stamp: str) -> int:
     return int(datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def _parse_move(m: Mapping[str, Any]) -> Move:
-    return Move(m["topic"], m["partition"], m.get("currentOffset"), m["newOffset"],
-                m.get("endOffset"), m.get("messages") or 0)
+def _move(entry: OffsetMove) -> Move:
+    return Move(entry.topic, entry.partition, entry.current_offset, entry.new_offset,
+                entry.end_offset, entry.messages or 0)
 
 
-def _plan_entry(m: Move) -> dict[str, Any]:
-    return {"topic": m.topic, "partition": m.partition, "currentOffset": m.current,
-            "newOffset": m.new, "messages": m.messages,
-            **({"endOffset": m.end} if m.end is not None else {})}
+def _plan_entry(m: Move) -> OffsetMove:
+    return OffsetMove(topic=m.topic, partition=m.partition, current_offset=m.current,
+                      new_offset=m.new, end_offset=m.end, messages=m.messages)
 
 
 def _partitions(moves: Sequence[Move]) -> tuple[Partition, ...]:
@@ -441,13 +461,15 @@ def _partitions(moves: Sequence[Move]) -> tuple[Partition, ...]:
 
 def _wait(state: ReplayState, reason: str, message: str) -> Transition:
     """Not yet possible: the reason in the condition (Unknown), and try again later."""
-    return Transition.of(state, WriteStatus({}, None, reason, message), Requeue(None))
+    return Transition.of(state, WriteStatus(EventReplayStatus(), None, reason, message),
+                         Requeue(None))
 
 
 def _fail(state: ReplayState, seen: Observation, reason: str, message: str,
           *before: Action) -> Transition:
     return Transition.of(state, *before, WriteStatus(
-        {"step": "Failed", "completionTime": rfc3339(seen.now_ms)}, False, reason, message),
+        EventReplayStatus(step="Failed", completion_time=rfc3339(seen.now_ms)), False, reason,
+        message),
         PostEvent("Warning", reason, message))
 
 
@@ -504,31 +526,31 @@ def _plan(spec: EventReplaySpec, state: ReplayState, seen: Observation, sub: Sub
         return _fail(state, seen, result.reason, result.message)
     facts = _plan_facts(result, offsets, start_ms, now_ms)
     if job_mode:
-        facts["jobConsumerGroup"] = job_group(group, seen.replay.name)
+        facts = merged(facts, EventReplayStatus(
+            job_consumer_group=job_group(group, seen.replay.name)))
     if spec.dry_run:
-        facts["completionTime"] = rfc3339(now_ms)
         return Transition.of(state, WriteStatus(
-            {**facts, "step": "Done"}, True, "DryRun",
-            f"dry run: {result.messages} message(s) would be re-processed"))
+            merged(facts, EventReplayStatus(step="Done", completion_time=rfc3339(now_ms))), True,
+            "DryRun", f"dry run: {result.messages} message(s) would be re-processed"))
     then = "starting the Job" if job_mode else "pausing the subscription"
     return Transition.of(
         state,
-        WriteStatus({**facts, "step": "Planned"}, None, "Planned",
+        WriteStatus(merged(facts, EventReplayStatus(step="Planned")), None, "Planned",
                     f"{result.messages} message(s) to re-process; {then}"),
         PostEvent("Normal", "Planned",
                   f"{len(result.moves)} partition(s), {result.messages} message(s) to re-process"))
 
 
 def _plan_facts(plan: Plan, offsets: Sequence[PartitionOffsets], start_ms: int | None,
-                now_ms: int) -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "plan": [_plan_entry(m) for m in plan.moves],
-        "snapshot": [{"topic": o.topic, "partition": o.partition, "offset": o.committed}
-                     for o in offsets if o.committed is not None],
-        "messagesToReplay": plan.messages, "startTime": rfc3339(now_ms)}
-    if start_ms is not None:
-        facts["resolvedTimestamp"] = rfc3339(start_ms)
-    return facts
+                now_ms: int) -> EventReplayStatus:
+    facts = EventReplayStatus(
+        plan=[_plan_entry(m) for m in plan.moves],
+        snapshot=[PartitionOffset(topic=o.topic, partition=o.partition, offset=o.committed)
+                  for o in offsets if o.committed is not None],
+        messages_to_replay=plan.messages, start_time=rfc3339(now_ms))
+    if start_ms is None:
+        return facts
+    return merged(facts, EventReplayStatus(resolved_timestamp=rfc3339(start_ms)))
 
 
 def _pause(state: ReplayState, seen: Observation, sub: Subscription,
@@ -541,12 +563,12 @@ def _pause(state: ReplayState, seen: Observation, sub: Subscription,
             return ReadReplicas(sub.key, deployment)
         current = seen.replicas
         return Transition.of(state, WriteStatus(
-            {"pausedReplicas": current}, None, "Pausing",
+            EventReplayStatus(paused_replicas=current), None, "Pausing",
             f"pausing the subscription (it had {current} replica(s))"))
     return Transition.of(
         state,
         ScaleDeployment(sub.key, deployment, 0),
-        WriteStatus({"step": "Paused", "pauseTime": rfc3339(seen.now_ms)}, None,
+        WriteStatus(EventReplayStatus(step="Paused", pause_time=rfc3339(seen.now_ms)), None,
                     "WaitingForEmptyGroup", "consumers paused; waiting for the group to be Empty"),
         PostEvent("Normal", "Paused", f"scaled {deployment} from {paused} to 0 replicas"))
 
@@ -581,21 +603,22 @@ def _move_offsets(spec: EventReplaySpec, state: ReplayState, seen: Observation,
             MoveOffsets(group, wanted),
             PostEvent("Normal", "OffsetsMoved",
                       f"moved the offsets of group {group} on {len(wanted)} partition(s)")]
-    actions.append(WriteStatus({"step": "OffsetsMoved"}, None, "Verifying", "offsets moved; verifying"))
+    actions.append(WriteStatus(EventReplayStatus(step="OffsetsMoved"), None, "Verifying",
+                               "offsets moved; verifying"))
     return Transition.of(state, *actions)
 
 
 def _final_positions(moves: Sequence[Move],
-                     committed: Mapping[Partition, int | None]) -> dict[str, Any]:
-    plan = []
+                     committed: Mapping[Partition, int | None]) -> EventReplayStatus:
+    final = []
     for m in moves:
         current = committed.get((m.topic, m.partition))
         base = current if current is not None else m.new
-        plan.append(_plan_entry(replace(m, current=current, messages=max(0, base - m.new))))
-    snapshot = [{"topic": t, "partition": p, "offset": o}
+        final.append(replace(m, current=current, messages=max(0, base - m.new)))
+    snapshot = [PartitionOffset(topic=t, partition=p, offset=o)
                 for (t, p), o in sorted(committed.items()) if o is not None]
-    return {"plan": plan, "snapshot": snapshot,
-            "messagesToReplay": sum(m["messages"] for m in plan)}
+    return EventReplayStatus(plan=[_plan_entry(m) for m in final], snapshot=snapshot,
+                             messages_to_replay=sum(m.messages for m in final))
 
 
 def _restore(state: ReplayState, seen: Observation, sub: Subscription, group: str,
@@ -617,7 +640,7 @@ def _restore(state: ReplayState, seen: Observation, sub: Subscription, group: st
     # (the replicas stay restored, the offsets were moved once).
     return Transition.of(
         state, *_resume(state, sub, deployment),
-        WriteStatus({"step": "Restored", "remainingLag": left}, True, "Replaying",
+        WriteStatus(EventReplayStatus(step="Restored", remaining_lag=left), True, "Replaying",
                     f"offsets moved and verified; consumers resumed, {left} message(s) to "
                     "re-process"))
 
@@ -630,12 +653,13 @@ def _progress(state: ReplayState, seen: Observation, group: str) -> Read | Trans
     if left > 0:
         return Transition.of(
             state,
-            WriteStatus({"remainingLag": left}, True, "Replaying",
+            WriteStatus(EventReplayStatus(remaining_lag=left), True, "Replaying",
                         f"{left} message(s) of the replayed range left to process"),
             Requeue(JOB_WAIT_SECONDS))
     return Transition.of(
         state,
-        WriteStatus({"step": "Done", "remainingLag": 0, "completionTime": rfc3339(seen.now_ms)},
+        WriteStatus(EventReplayStatus(step="Done", remaining_lag=0,
+                                      completion_time=rfc3339(seen.now_ms)),
                     True, "CaughtUp", "the consumers re-processed the replayed range and caught up"),
         PostEvent("Normal", "CaughtUp", "replay complete"))
 
@@ -662,7 +686,7 @@ def _start_job(state: ReplayState, seen: Observation, sub: Subscription) -> Read
             PostEvent("Normal", "JobStarted", f"Job {name} re-processes {state.messages_to_replay} "
                                               f"message(s) as group {group}")]
     actions.append(WriteStatus(
-        {"step": "JobStarted", "jobName": name}, None, "Replaying",
+        EventReplayStatus(step="JobStarted", job_name=name), None, "Replaying",
         f"Job {name} is re-processing the range; the subscription keeps running"))
     return Transition.of(state, *actions)
 
@@ -681,12 +705,13 @@ def _job_progress(spec: EventReplaySpec, state: ReplayState, seen: Observation) 
     if outcome != "Complete":
         return Transition.of(
             state,
-            WriteStatus({"remainingLag": left}, None, "Replaying",
+            WriteStatus(EventReplayStatus(remaining_lag=left), None, "Replaying",
                         f"{left} message(s) of the range left to process"),
             Requeue(JOB_WAIT_SECONDS))
     return Transition.of(
         state,
         *([] if spec.keep_job_group else [DeleteGroup(group)]),
-        WriteStatus({"step": "Done", "remainingLag": left, "completionTime": rfc3339(seen.now_ms)},
+        WriteStatus(EventReplayStatus(step="Done", remaining_lag=left,
+                                      completion_time=rfc3339(seen.now_ms)),
                     True, "Completed", f"Job {name} re-processed the range"),
         PostEvent("Normal", "Completed", "bounded replay complete"))

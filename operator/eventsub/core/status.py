@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsub.api.base import Condition, StatusModel
 from eventsub.api.connection import KafkaConnectionStatus
@@ -18,6 +18,8 @@ from eventsub.api.replay import EventReplayStatus
 from eventsub.api.subscription import SubscriptionLagStatus, SubscriptionWiringStatus
 from eventsub.api.topic import EventTopicStatus
 from eventsub.core.topic_plan import ObservedTopic
+
+M = TypeVar("M", bound=StatusModel)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,16 @@ WRITERS = (CONNECTION, TOPIC, SUBSCRIPTION, SCALER, REPLAY)
 
 class NotOwned(ValueError):
     """A writer was given a part or a condition that another writer owns (a bug)."""
+
+
+def merged(stored: M, *changes: M) -> M:
+    """`stored` with the fields set in each of `changes` (their `model_fields_set`) copied over,
+    in order; the others kept. A change is a model built with only the fields that change; a
+    field set to None is cleared."""
+    for change in changes:
+        stored = stored.model_copy(
+            update={name: getattr(change, name) for name in change.model_fields_set})
+    return stored
 
 
 def document(writer: StatusWriter, status: StatusModel) -> dict[str, Any]:

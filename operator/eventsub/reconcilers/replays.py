@@ -9,15 +9,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from typing import Any
 
 from pydantic import ValidationError
 
 from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec
-from eventsub.api.replay import EventReplaySpec
+from eventsub.api.replay import EventReplaySpec, EventReplayStatus
 from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION
-from eventsub.api.subscription import EventSubscriptionSpec
+from eventsub.api.subscription import EventSubscriptionSpec, SubscriptionWiringStatus
 from eventsub.core.replay_steps import (
     FINAL,
     Action,
@@ -55,6 +54,7 @@ from eventsub.core.replay_steps import (
     advance,
     holds_subscription,
 )
+from eventsub.core.status import REPLAY, merged
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.lag import collect
@@ -64,7 +64,13 @@ from eventsub.kube.objects import ObjectRef, post_event
 from eventsub.reconcilers.cache import Body, ObjectCache
 from eventsub.reconcilers.contracts import Autoscaler, Connections
 from eventsub.reconcilers.queue import WorkQueue
-from eventsub.reconcilers.status import with_condition, write_status
+from eventsub.reconcilers.status import (
+    generation,
+    read_status,
+    stored,
+    updated_condition,
+    write_part,
+)
 
 logger = logging.getLogger("eventsub.replay")
 PLURAL = EVENT_REPLAY.plural
@@ -79,6 +85,7 @@ class _Pass:
     key: str
     ref: ObjectRef
     body: Body
+    status: EventReplayStatus  # as stored when the pass began: what each write merges into
     admin: ClusterAdmin | None = None  # the subscription's cluster, once its connection is read
     subscription: Body | None = None
 
@@ -100,7 +107,7 @@ class ReplayReconciler:
         namespace, name = subscription_key.split("/", 1)
         for key, body in self.cache.items(PLURAL, namespace):
             if (body.get("spec") or {}).get("subscriptionRef", {}).get("name") == name and \
-                    holds_subscription(body.get("status") or {}):
+                    holds_subscription(read_status(body, EventReplayStatus)):
                 return key
         return None
 
@@ -108,26 +115,31 @@ class ReplayReconciler:
 
     async def reconcile(self, key: str) -> None:
         body = self.cache.get(PLURAL, key)
-        if body is None or (body.get("status") or {}).get("step") in FINAL:
-            return  # advance() would do nothing either: spare parsing a finished one's plan
+        if body is None:
+            return
+        # The persisted state of the workflow: one that does not parse fails the pass (retried
+        # with backoff) rather than count as empty, which would start the replay over.
+        status = EventReplayStatus.model_validate(stored(body))
+        if status.step in FINAL:
+            return  # advance() would do nothing either: spare parsing the spec
         ref = ObjectRef.of(body, PLURAL)
         spec: EventReplaySpec | InvalidSpec
         try:
             spec = EventReplaySpec.model_validate(body.get("spec") or {})
         except ValidationError as error:
             spec = InvalidSpec(spec_errors(error))
-        state = ReplayState.from_status(body.get("status") or {})
+        state = ReplayState.from_status(status)
         now_ms = int(datetime.datetime.now(datetime.UTC).timestamp() * 1000)
         seen = Observation(now_ms, ReplayIdentity(ref.namespace, ref.name, ref.uid,
                                                   body["metadata"].get("creationTimestamp", "")))
-        this = _Pass(key, ref, body)
+        this = _Pass(key, ref, body, status)
         try:
             while not isinstance(decided := advance(spec, state, seen), Transition):
                 seen = await self._read(this, decided, seen)
             for action in decided.actions:
                 await self._act(this, action)
         except KafkaRequestError as error:
-            await self._write(ref, body, {}, None, error.reason, error.message)
+            await self._write(this, EventReplayStatus(), None, error.reason, error.message)
             self.queue.retry(key)
 
     # -- observing what the transition asks for -----------------------------------------------
@@ -158,10 +170,9 @@ class ReplayReconciler:
                     return dataclasses.replace(seen, at_end=at)
                 return dataclasses.replace(seen, at_origin=at)
             case ReadSnapshot(key):
-                earlier = self.cache.get(PLURAL, key) or {}
+                earlier = read_status(self.cache.get(PLURAL, key) or {}, EventReplayStatus)
                 return dataclasses.replace(seen, snapshot_of={
-                    (o["topic"], o["partition"]): o["offset"]
-                    for o in (earlier.get("status") or {}).get("snapshot", [])})
+                    (o.topic, o.partition): o.offset for o in earlier.snapshot})
             case ReadReplicas(subscription, deployment):
                 current = self.scaler.replicas_of(subscription)
                 if current is None:
@@ -192,7 +203,7 @@ class ReplayReconciler:
     async def _act(self, this: _Pass, action: Action) -> None:
         match action:
             case WriteStatus(facts, ok, reason, message):
-                await self._write(this.ref, this.body, dict(facts), ok, reason, message)
+                await self._write(this, facts, ok, reason, message)
             case PostEvent(type_, reason, message):
                 await post_event(this.ref, type_, reason, message)
             case ScaleDeployment(subscription, deployment, replicas):
@@ -210,28 +221,32 @@ class ReplayReconciler:
                 else:
                     self.queue.add(this.key, seconds)
 
-    async def _write(self, ref: ObjectRef, body: Body, facts: dict[str, Any], ok: bool | None,
-                     reason: str, message: str) -> None:
-        status = with_condition(body, facts, type_="Succeeded", ok=ok, reason=reason,
-                                message=message)
-        await write_status(ref, body, status)
+    async def _write(self, this: _Pass, facts: EventReplayStatus, ok: bool | None, reason: str,
+                     message: str) -> None:
+        """The stored status with `facts` (the fields set in it) and the Succeeded condition.
+        Every write of a pass merges into the status as the pass found it."""
+        status = merged(this.status, facts, EventReplayStatus(
+            observed_generation=generation(this.body),
+            conditions=[updated_condition(this.body, "Succeeded", ok, reason, message)]))
+        await write_part(REPLAY, this.ref, this.body, status)
 
 
 def _subscription(key: str, body: Body | None) -> Subscription:
     if body is None:
         return Subscription(key, found=False)
-    status = body.get("status") or {}
+    status = read_status(body, SubscriptionWiringStatus)
     connection = ((body.get("spec") or {}).get("connectionRef") or {}).get("name", "")
     return Subscription(key, found=True, uid=body["metadata"].get("uid", ""),
-                        group=status.get("consumerGroup"), topics=tuple(status.get("topics") or ()),
-                        deployment=status.get("deploymentName"),
+                        group=status.consumer_group, topics=tuple(status.topics),
+                        deployment=status.deployment_name,
                         connection=f"{key.split('/', 1)[0]}/{connection}")
 
 
 def _listing(key: str, body: Body) -> ReplayListing:
-    spec, status = body.get("spec") or {}, body.get("status") or {}
+    spec = body.get("spec") or {}
     return ReplayListing(key, body["metadata"].get("creationTimestamp", ""),
-                         spec.get("subscriptionRef", {}).get("name"), status.get("step"),
+                         spec.get("subscriptionRef", {}).get("name"),
+                         read_status(body, EventReplayStatus).step,
                          bool(spec.get("dryRun")), spec.get("mode"))
 
 

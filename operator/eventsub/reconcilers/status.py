@@ -68,17 +68,3 @@ async def announce_transition(ref: ObjectRef, body: Mapping[str, Any], after: Co
         return  # the first success is announced by the action that achieved it
     await post_event(ref, "Warning" if after.status == "False" else "Normal", after.reason,
                      after.message)
-
-
-# The replay reconciler's interface (facts merged into its stored status), kept while its
-# workflow moves into core; it writes through the same single-writer path.
-def with_condition(body: Mapping[str, Any], facts: Mapping[str, Any], *, type_: str,
-                   ok: bool | None, reason: str, message: str) -> dict[str, Any]:
-    condition_ = updated_condition(body, type_, ok, reason, message)
-    return {**stored(body), **facts, "observedGeneration": generation(body),
-            "conditions": [condition_.model_dump(by_alias=True, exclude_none=True)]}
-
-
-async def write_status(ref: ObjectRef, body: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    from eventsub.core.status import REPLAY
-    return await write_part(REPLAY, ref, body, REPLAY.part.model_validate(status))
