@@ -85,7 +85,7 @@ class _Pass:
     key: str
     ref: ObjectRef
     body: Body
-    status: EventReplayStatus  # as stored when the pass began: what each write merges into
+    status: EventReplayStatus  # as stored when the pass began, then as this pass last wrote it
     admin: ClusterAdmin | None = None  # the subscription's cluster, once its connection is read
     subscription: Body | None = None
 
@@ -223,12 +223,15 @@ class ReplayReconciler:
 
     async def _write(self, this: _Pass, facts: EventReplayStatus, ok: bool | None, reason: str,
                      message: str) -> None:
-        """The stored status with `facts` (the fields set in it) and the Succeeded condition.
-        Every write of a pass merges into the status as the pass found it."""
+        """The status with `facts` (the fields set in it) and the Succeeded condition. A write
+        merges into what the pass wrote before it: the whole part is applied each time, so a
+        later write of the pass must carry the earlier one's fields (e.g. the final snapshot
+        taken just before the offsets moved)."""
         status = merged(this.status, facts, EventReplayStatus(
             observed_generation=generation(this.body),
             conditions=[updated_condition(this.body, "Succeeded", ok, reason, message)]))
         await write_part(REPLAY, this.ref, this.body, status)
+        this.status = status
 
 
 def _subscription(key: str, body: Body | None) -> Subscription:
