@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from eventsub.reconcilers.cache import ObjectCache
+from eventsub.runtime.cache import ObjectCache
 
 
 def _body(namespace: str, name: str, partitions: int = 1) -> dict[str, object]:

@@ -1,5 +1,5 @@
 """The cache's re-list: which cached objects a list proves deleted (core.relist), and the loop
-that feeds those to the runtime as DELETED events (reconcilers.relist)."""
+that feeds those to the runtime as DELETED events (runtime.relist)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from eventsub.config import OperatorConfig
 from eventsub.core.relist import ghosts, list_scopes, revision
 from eventsub.kube import listing
 from eventsub.kube.listing import Listing
-from eventsub.reconcilers.cache import ObjectCache
-from eventsub.reconcilers.relist import KINDS, Relister
+from eventsub.runtime.cache import ObjectCache
+from eventsub.runtime.relist import KINDS, Relister
 
 # -- the rule --------------------------------------------------------------------------------
 

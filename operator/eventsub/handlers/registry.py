@@ -17,9 +17,9 @@ from eventsub.endpoints import Endpoints
 from eventsub.handlers import resources as _resources  # noqa: F401  (registers handlers)
 from eventsub.kube.client import REQUEST_TIMEOUT, drain_writes, whoami
 from eventsub.kube.leases import LeaseStore
-from eventsub.reconcilers.leadership import LeaderElector
-from eventsub.reconcilers.relist import Relister
-from eventsub.reconcilers.runtime import Runtime
+from eventsub.reconcilers.wiring import Runtime
+from eventsub.runtime.leadership import LeaderElector
+from eventsub.runtime.relist import Relister
 
 logger = logging.getLogger("eventsub")
 

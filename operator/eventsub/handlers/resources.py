@@ -1,7 +1,9 @@
 """kopf wiring: watch events of our resources feed the runtime's cache and queues.
 
-Only watch-event handlers: kopf itself never writes to our objects (no finalizers, no
-annotations), so a standby replica is purely a reader and all writes belong to the leader.
+The handlers are coroutines, so kopf runs them on the event loop, where the cache and the
+queues live (a plain function would run in a worker thread). Only watch-event handlers: kopf
+itself never writes to our objects (no finalizers, no annotations), so a standby replica is
+purely a reader and all writes belong to the leader.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 import kopf
 
 from eventsub.api.base import GROUP, VERSION
-from eventsub.reconcilers.runtime import Runtime
+from eventsub.reconcilers.wiring import Runtime
 
 
 def _runtime(memo: kopf.Memo) -> Runtime:
@@ -20,20 +22,20 @@ def _runtime(memo: kopf.Memo) -> Runtime:
 
 
 @kopf.on.event(GROUP, VERSION, "kafkaconnections")
-def connection_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def connection_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("kafkaconnections", event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event(GROUP, VERSION, "eventtopics")
-def topic_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def topic_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("eventtopics", event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event(GROUP, VERSION, "eventsubscriptions")
-def subscription_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def subscription_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("eventsubscriptions", event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event(GROUP, VERSION, "eventreplays")
-def replay_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def replay_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _runtime(memo).observe("eventreplays", event.get("type"), dict(event["object"]))

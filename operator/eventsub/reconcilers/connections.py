@@ -15,41 +15,43 @@ from eventsub.core.status import CONNECTION
 from eventsub.kafka.admin import ClusterInfo
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.registry import ConnectionRegistry, Entry
+from eventsub.kube.api import Kube
 from eventsub.kube.objects import ObjectRef
-from eventsub.kube.secrets import SecretProblem, read_secret_key
-from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.kube.secrets import SecretProblem
 from eventsub.reconcilers.contracts import ConnectionProblem
-from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.status import (
     announce_transition,
     generation,
     updated_condition,
     write_part,
 )
+from eventsub.runtime.cache import Body, ObjectCache
+from eventsub.runtime.contract import EachKey
+from eventsub.runtime.queue import WorkQueue
 
 logger = logging.getLogger("eventsub.connection")
 PLURAL = KAFKA_CONNECTION.plural
 
 
-async def read_credentials(namespace: str, spec: KafkaConnectionSpec) -> Credentials:
+async def read_credentials(kube: Kube, namespace: str, spec: KafkaConnectionSpec) -> Credentials:
     values: dict[str, str] = {}
     if spec.sasl is not None:
-        values["sasl_username"] = await read_secret_key(namespace, spec.sasl.secret_name,
+        values["sasl_username"] = await kube.read_secret_key(namespace, spec.sasl.secret_name,
                                                         spec.sasl.username_key)
-        values["sasl_password"] = await read_secret_key(namespace, spec.sasl.secret_name,
+        values["sasl_password"] = await kube.read_secret_key(namespace, spec.sasl.secret_name,
                                                         spec.sasl.password_key)
     if spec.tls is not None:
         for field, ref in (("ca_pem", spec.tls.ca), ("certificate_pem", spec.tls.client_certificate),
                            ("key_pem", spec.tls.client_key)):
             if ref is not None:
-                values[field] = await read_secret_key(namespace, ref.name, ref.key)
+                values[field] = await kube.read_secret_key(namespace, ref.name, ref.key)
     return Credentials(**values)
 
 
-class ConnectionReconciler:
-    def __init__(self, cache: ObjectCache, registry: ConnectionRegistry, queue: WorkQueue,
+class ConnectionReconciler(EachKey):
+    def __init__(self, kube: Kube, cache: ObjectCache, registry: ConnectionRegistry, queue: WorkQueue,
                  on_availability_change: Callable[[str], None], probe_seconds: float) -> None:
-        self.cache, self.registry, self.queue = cache, registry, queue
+        self.kube, self.cache, self.registry, self.queue = kube, cache, registry, queue
         self.on_availability_change = on_availability_change
         self.probe_seconds = probe_seconds
         self._available: dict[str, bool] = {}
@@ -89,7 +91,7 @@ class ConnectionReconciler:
         if changed:
             self.on_availability_change(key)
 
-    async def reconcile(self, key: str) -> None:
+    async def reconcile_one(self, key: str) -> None:
         body = self.cache.get(PLURAL, key)
         if body is None:
             self.registry.remove(key)
@@ -113,8 +115,8 @@ class ConnectionReconciler:
                 controller_id=info.controller_id, conditions=[ready],
                 observed_generation=generation(body))
         ref = ObjectRef.of(body, PLURAL)
-        await announce_transition(ref, body, ready, first_success=True)
-        await write_part(CONNECTION, ref, body, status)
+        await announce_transition(self.kube, ref, body, ready, first_success=True)
+        await write_part(self.kube, CONNECTION, ref, body, status)
 
     async def _probe(self, key: str, body: Body) -> ClusterInfo:
         namespace = body["metadata"]["namespace"]
@@ -123,7 +125,7 @@ class ConnectionReconciler:
         except ValidationError as error:
             raise ConnectionProblem("InvalidSpec", spec_errors(error)) from None
         try:
-            credentials = await read_credentials(namespace, spec)
+            credentials = await read_credentials(self.kube, namespace, spec)
         except SecretProblem as problem:
             raise ConnectionProblem(problem.reason, problem.message) from None
         entry = self.registry.ensure(key, client_config(spec, credentials))

@@ -58,12 +58,9 @@ from eventsub.core.status import REPLAY, merged
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.lag import collect
-from eventsub.kube.deployments import deployment_replicas, scale_deployment
-from eventsub.kube.jobs import create_job, job_outcome
-from eventsub.kube.objects import ObjectRef, post_event
-from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.kube.api import Kube
+from eventsub.kube.objects import ObjectRef
 from eventsub.reconcilers.contracts import Autoscaler, Connections
-from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.status import (
     generation,
     read_status,
@@ -71,6 +68,9 @@ from eventsub.reconcilers.status import (
     updated_condition,
     write_part,
 )
+from eventsub.runtime.cache import Body, ObjectCache
+from eventsub.runtime.contract import EachKey
+from eventsub.runtime.queue import WorkQueue
 
 logger = logging.getLogger("eventsub.replay")
 PLURAL = EVENT_REPLAY.plural
@@ -95,10 +95,11 @@ class _Pass:
         return self.admin
 
 
-class ReplayReconciler:
-    def __init__(self, cache: ObjectCache, connections: Connections, scaler: Autoscaler,
+class ReplayReconciler(EachKey):
+    def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections, scaler: Autoscaler,
                  queue: WorkQueue) -> None:
-        self.cache, self.connections, self.scaler, self.queue = cache, connections, scaler, queue
+        self.kube, self.cache, self.connections = kube, cache, connections
+        self.scaler, self.queue = scaler, queue
 
     # -- the hold the scaler and the subscription reconciler respect -------------------------
 
@@ -113,7 +114,7 @@ class ReplayReconciler:
 
     # -- one pass -----------------------------------------------------------------------------
 
-    async def reconcile(self, key: str) -> None:
+    async def reconcile_one(self, key: str) -> None:
         body = self.cache.get(PLURAL, key)
         if body is None:
             return
@@ -176,7 +177,7 @@ class ReplayReconciler:
             case ReadReplicas(subscription, deployment):
                 current = self.scaler.replicas_of(subscription)
                 if current is None:
-                    current = await deployment_replicas(ns, deployment) or 0
+                    current = await self.kube.deployment_replicas(ns, deployment) or 0
                 return dataclasses.replace(seen, replicas=current)
             case ReadGroup(group):
                 info = await _describe(this.kafka, group)
@@ -187,7 +188,7 @@ class ReplayReconciler:
                 committed = await this.kafka.committed_offsets(group, list(partitions))
                 return dataclasses.replace(seen, committed=committed)
             case ReadJob(name):
-                outcome = await job_outcome(ns, name)
+                outcome = await self.kube.job_outcome(ns, name)
                 return dataclasses.replace(seen, job=_JOB_OUTCOMES.get(outcome, "Running"))
             case ReadJobTemplate():
                 sub_body = this.subscription or {}
@@ -205,14 +206,14 @@ class ReplayReconciler:
             case WriteStatus(facts, ok, reason, message):
                 await self._write(this, facts, ok, reason, message)
             case PostEvent(type_, reason, message):
-                await post_event(this.ref, type_, reason, message)
+                await self.kube.post_event(this.ref, type_, reason, message)
             case ScaleDeployment(subscription, deployment, replicas):
-                await scale_deployment(this.ref.namespace, deployment, replicas)
+                await self.kube.scale_deployment(this.ref.namespace, deployment, replicas)
                 self.scaler.set_replicas(subscription, replicas)
             case MoveOffsets(group, offsets):
                 await this.kafka.alter_group_offsets(group, offsets)
             case CreateJob(manifest):
-                await create_job(manifest)
+                await self.kube.create_job(manifest)
             case DeleteGroup(group):
                 await this.kafka.delete_group(group)
             case Requeue(seconds):
@@ -230,7 +231,7 @@ class ReplayReconciler:
         status = merged(this.status, facts, EventReplayStatus(
             observed_generation=generation(this.body),
             conditions=[updated_condition(this.body, "Succeeded", ok, reason, message)]))
-        await write_part(REPLAY, this.ref, this.body, status)
+        await write_part(self.kube, REPLAY, this.ref, this.body, status)
         this.status = status
 
 

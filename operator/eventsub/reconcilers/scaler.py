@@ -24,9 +24,7 @@ from eventsub.core.status import SCALER
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
-from eventsub.kube.deployments import deployment_replicas, scale_deployment
-from eventsub.kube.objects import post_event
-from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.kube.api import Kube
 from eventsub.reconcilers.contracts import Connections, Target
 from eventsub.reconcilers.status import (
     announce_transition,
@@ -35,6 +33,7 @@ from eventsub.reconcilers.status import (
     updated_condition,
     write_part,
 )
+from eventsub.runtime.cache import Body, ObjectCache
 
 logger = logging.getLogger("eventsub.scaler")
 PLURAL = EVENT_SUBSCRIPTION.plural
@@ -44,9 +43,9 @@ _HEALTH_REASONS = {OK: "Consuming", UNKNOWN: "Consuming", WARN: "FallingBehind",
 
 
 class Scaler:
-    def __init__(self, cache: ObjectCache, connections: Connections,
+    def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.cache, self.connections, self.clock = cache, connections, clock
+        self.kube, self.cache, self.connections, self.clock = kube, cache, connections, clock
         self.targets: dict[str, Target] = {}
         self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
         self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
@@ -153,7 +152,7 @@ class Scaler:
         if self.held(target.key) is not None:
             return  # paused by a replay: its replicas are the replay's business until it resumes
         if target.replicas is None or target.policy.mode == "Manual":
-            target.replicas = await deployment_replicas(target.ref.namespace, target.deployment)
+            target.replicas = await self.kube.deployment_replicas(target.ref.namespace, target.deployment)
             if target.replicas is None:
                 return  # the reconciler has not created the Deployment yet
         observation: Observation | None = None
@@ -176,14 +175,14 @@ class Scaler:
 
     async def _scale(self, target: Target, decision: Decision) -> None:
         before = target.replicas or 0
-        if not await scale_deployment(target.ref.namespace, target.deployment, decision.replicas):
+        if not await self.kube.scale_deployment(target.ref.namespace, target.deployment, decision.replicas):
             target.replicas = None
             return
         direction = "up" if decision.replicas > before else "down"
         target.replicas = decision.replicas
         target.last_scale_time, target.last_scale_reason = now_rfc3339(), decision.reason
         metrics.SCALE_EVENTS.labels(target.ref.namespace, target.ref.name, direction).inc()
-        await post_event(target.ref, "Normal", "ScaledUp" if direction == "up" else "ScaledDown",
+        await self.kube.post_event(target.ref, "Normal", "ScaledUp" if direction == "up" else "ScaledDown",
                          f"{before} -> {decision.replicas} replicas: {decision.reason}")
 
     def _export(self, target: Target, observation: Observation | None) -> None:
@@ -208,9 +207,9 @@ class Scaler:
         else:
             status = self._observed(target, body, decision, observation, read)
         for condition_ in status.conditions:
-            await announce_transition(target.ref, body, condition_)
+            await announce_transition(self.kube, target.ref, body, condition_)
         # The LagAvailable message changes with every decision: on its own it is no reason to write.
-        return await write_part(SCALER, target.ref, body, status, ignore_messages=True)
+        return await write_part(self.kube, SCALER, target.ref, body, status, ignore_messages=True)
 
     @staticmethod
     def _unread(target: Target, body: Body, decision: Decision) -> SubscriptionLagStatus:

@@ -11,7 +11,8 @@ from eventsub import metrics
 from eventsub.api.base import Condition, ConditionsStatus, StatusModel
 from eventsub.core.conditions import condition, find
 from eventsub.core.status import StatusWriter, document, needs_write
-from eventsub.kube.objects import ObjectRef, apply_status, post_event
+from eventsub.kube.api import Kube
+from eventsub.kube.objects import ObjectRef
 
 S = TypeVar("S", bound=StatusModel)
 
@@ -47,17 +48,17 @@ def updated_condition(body: Mapping[str, Any], type_: str, ok: bool | None, reas
                      generation=generation(body), now=now_rfc3339())
 
 
-async def write_part(writer: StatusWriter, ref: ObjectRef, body: Mapping[str, Any],
+async def write_part(kube: Kube, writer: StatusWriter, ref: ObjectRef, body: Mapping[str, Any],
                        status: StatusModel, ignore_messages: bool = False) -> bool:
     """Applies the writer's part when it differs from the stored one; True if it was sent and
     the object exists."""
     if not needs_write(writer, stored(body), status, ignore_messages):
         return False
     metrics.STATUS_WRITES.labels(ref.kind, writer.manager).inc()
-    return await apply_status(ref, writer.manager, document(writer, status))
+    return await kube.apply_status(ref, writer.manager, document(writer, status))
 
 
-async def announce_transition(ref: ObjectRef, body: Mapping[str, Any], after: Condition,
+async def announce_transition(kube: Kube, ref: ObjectRef, body: Mapping[str, Any], after: Condition,
                               first_success: bool = False) -> None:
     """An Event when a condition's reason or status changes, so refusals and outages are
     visible once."""
@@ -66,5 +67,5 @@ async def announce_transition(ref: ObjectRef, body: Mapping[str, Any], after: Co
         return
     if before is None and after.status == "True" and not first_success:
         return  # the first success is announced by the action that achieved it
-    await post_event(ref, "Warning" if after.status == "False" else "Normal", after.reason,
+    await kube.post_event(ref, "Warning" if after.status == "False" else "Normal", after.reason,
                      after.message)

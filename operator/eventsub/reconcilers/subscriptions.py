@@ -23,12 +23,10 @@ from eventsub.core.deployment import (
 from eventsub.core.status import SUBSCRIPTION
 from eventsub.core.topic_plan import DesiredTopic
 from eventsub.kafka.errors import KafkaRequestError
-from eventsub.kube.deployments import apply_deployment
+from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
-from eventsub.kube.objects import ObjectRef, post_event
-from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.kube.objects import ObjectRef
 from eventsub.reconcilers.contracts import Autoscaler, Connections, Target
-from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.status import (
     announce_transition,
     generation,
@@ -36,9 +34,24 @@ from eventsub.reconcilers.status import (
     updated_condition,
     write_part,
 )
+from eventsub.runtime.cache import Body, ObjectCache
+from eventsub.runtime.contract import EachKey, Reference
+from eventsub.runtime.queue import WorkQueue
 
 logger = logging.getLogger("eventsub.subscription")
 PLURAL = EVENT_SUBSCRIPTION.plural
+
+
+def references(body: Body) -> list[Reference]:
+    """What a subscription's reconcile reads: its connection and its EventTopics."""
+    try:
+        spec = EventSubscriptionSpec.model_validate(body.get("spec") or {})
+    except ValidationError:
+        return []
+    namespace = body["metadata"]["namespace"]
+    return [(KAFKA_CONNECTION.plural, f"{namespace}/{spec.connection_ref.name}"),
+            *((EVENT_TOPIC.plural, f"{namespace}/{t.event_topic}")
+              for t in spec.topics if t.event_topic is not None)]
 
 
 class SubscriptionProblem(Exception):
@@ -47,26 +60,15 @@ class SubscriptionProblem(Exception):
         self.reason, self.message, self.retry = reason, message, retry
 
 
-class SubscriptionReconciler:
-    def __init__(self, cache: ObjectCache, connections: Connections, scaler: Autoscaler,
+class SubscriptionReconciler(EachKey):
+    def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections, scaler: Autoscaler,
                  queue: WorkQueue, resync_seconds: float) -> None:
-        self.cache, self.connections, self.scaler = cache, connections, scaler
+        self.kube, self.cache, self.connections, self.scaler = kube, cache, connections, scaler
         self.queue, self.resync_seconds = queue, resync_seconds
         self.held: Callable[[str], str | None] = lambda key: None  # paused by a replay
         self._dead_letter_ready: set[tuple[str, str]] = set()  # (connection, topic) known to exist
 
-    def requeue_referencing(self, plural: str, key: str) -> None:
-        """A topic or connection changed: reconcile the subscriptions that use it."""
-        namespace, name = key.split("/", 1)
-        for sub_key, body in self.cache.items(PLURAL, namespace):
-            spec = body.get("spec") or {}
-            connection = (spec.get("connectionRef") or {}).get("name")
-            if (plural == KAFKA_CONNECTION.plural and connection == name) or \
-                    (plural == EVENT_TOPIC.plural and any(t.get("eventTopic") == name
-                                                 for t in spec.get("topics") or [])):
-                self.queue.add(sub_key)
-
-    async def reconcile(self, key: str) -> None:
+    async def reconcile_one(self, key: str) -> None:
         body = self.cache.get(PLURAL, key)
         if body is None:
             self.scaler.unregister(key)
@@ -108,7 +110,7 @@ class SubscriptionReconciler:
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
                                      topics, group, None)
         try:
-            applied = await apply_deployment(manifest, initial)
+            applied = await self.kube.apply_deployment(manifest, initial)
         except KubeError as error:
             raise SubscriptionProblem("DeploymentNotApplied", error.message, retry=True) from None
         current = int((applied.get("spec") or {}).get("replicas") or 0)
@@ -171,6 +173,6 @@ class SubscriptionReconciler:
             conditions=[ready], observed_generation=generation(body))
         first = not read_status(body, SubscriptionWiringStatus).deployment_name
         if ok and first:
-            await post_event(ref, "Normal", "DeploymentApplied", message)
-        await announce_transition(ref, body, ready)
-        await write_part(SUBSCRIPTION, ref, body, status)
+            await self.kube.post_event(ref, "Normal", "DeploymentApplied", message)
+        await announce_transition(self.kube, ref, body, ready)
+        await write_part(self.kube, SUBSCRIPTION, ref, body, status)

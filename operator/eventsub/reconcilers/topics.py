@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -31,11 +31,10 @@ from eventsub.core.topic_plan import (
 )
 from eventsub.kafka.admin import ClusterAdmin, Observed
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
+from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
-from eventsub.kube.objects import ObjectRef, post_event, set_finalizer
-from eventsub.reconcilers.cache import Body, ObjectCache
+from eventsub.kube.objects import ObjectRef
 from eventsub.reconcilers.contracts import Connections
-from eventsub.reconcilers.queue import WorkQueue
 from eventsub.reconcilers.status import (
     announce_transition,
     generation,
@@ -43,6 +42,9 @@ from eventsub.reconcilers.status import (
     updated_condition,
     write_part,
 )
+from eventsub.runtime.cache import Body, ObjectCache
+from eventsub.runtime.contract import EachKey, Reference
+from eventsub.runtime.queue import WorkQueue
 
 logger = logging.getLogger("eventsub.topic")
 PLURAL = EVENT_TOPIC.plural
@@ -92,10 +94,29 @@ def manages(body: Body, name: str) -> bool:
     return status.topic_name == name and status.topic_id is not None
 
 
+def references(body: Body) -> list[Reference]:
+    """What a topic's reconcile reads: its connection."""
+    try:
+        spec = EventTopicSpec.model_validate(body.get("spec") or {})
+    except ValidationError:
+        return []
+    return [(KAFKA_CONNECTION.plural, connection_key(body, spec))]
+
+
+class TopicDeletions(EachKey):
+    """Delete-policy EventTopics being deleted, one by one until Kafka's topic is gone."""
+
+    def __init__(self, topics: TopicReconciler) -> None:
+        self.topics = topics
+
+    async def reconcile_one(self, key: str) -> None:
+        await self.topics.finish_deletion(key)
+
+
 class TopicReconciler:
-    def __init__(self, cache: ObjectCache, connections: Connections, queue: WorkQueue,
+    def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections, queue: WorkQueue,
                  resync_seconds: float, deletion_timeout_seconds: float) -> None:
-        self.cache, self.connections, self.queue = cache, connections, queue
+        self.kube, self.cache, self.connections, self.queue = kube, cache, connections, queue
         self.resync_seconds = resync_seconds
         self.deletion_timeout_seconds = deletion_timeout_seconds
         self._created: set[str] = set()  # keys whose topic this process created (not adopted)
@@ -104,20 +125,13 @@ class TopicReconciler:
 
     # -- scheduling -------------------------------------------------------------------------
 
-    def requeue_connection(self, connection: str) -> None:
-        """A connection came up or went down: every topic on it is reconciled again."""
-        namespace, name = connection.split("/", 1)
-        for key, body in self.cache.items(PLURAL, namespace):
-            if ((body.get("spec") or {}).get("connectionRef") or {}).get("name") == name:
-                self.queue.add(key)
-
     def _resync(self, key: str) -> None:
         self.queue.forget(key)
         self.queue.add(key, self.resync_seconds)
 
     # -- one pass ----------------------------------------------------------------------------
 
-    async def reconcile(self, keys: list[str]) -> None:
+    async def reconcile(self, keys: Sequence[str]) -> None:
         groups: dict[str, list[Item]] = defaultdict(list)
         for key in keys:
             item = await self._item(key)
@@ -152,7 +166,7 @@ class TopicReconciler:
         if wants_finalizer != (FINALIZER in finalizers) or set(LEGACY_FINALIZERS) & set(finalizers):
             # The patch's watch event brings the topic back to a pass with the finalizer right.
             try:
-                await set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER,
+                await self.kube.set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"], FINALIZER,
                                     wants_finalizer, drop=LEGACY_FINALIZERS)
             except KubeError as error:  # e.g. a conflict: changed meanwhile; only this one waits
                 logger.info("EventTopic %s: finalizer not updated (%s); retrying", key,
@@ -280,7 +294,7 @@ class TopicReconciler:
             return
         assert observed is not None  # a plan that does not act found the topic
         if not item.status.topic_id and item.key not in self._created:
-            await post_event(item.ref, "Normal", "TopicAdopted",
+            await self.kube.post_event(item.ref, "Normal", "TopicAdopted",
                              f"adopted existing Kafka topic {observed.name}")
         self._created.discard(item.key)
         if plan.refusals:
@@ -297,22 +311,23 @@ class TopicReconciler:
         if plan.create:
             self._created.add(item.key)
             if item.status.topic_id:
-                await post_event(item.ref, "Warning", "TopicRecreated", (
+                await self.kube.post_event(item.ref, "Warning", "TopicRecreated", (
                     f"Kafka topic {name} was deleted outside eventsub (its data is gone); "
                     f"created it again with {item.desired.partitions} partitions"))
             else:
-                await post_event(item.ref, "Normal", "TopicCreated",
+                await self.kube.post_event(item.ref, "Normal", "TopicCreated",
                                  f"created Kafka topic {name} with {item.desired.partitions} partitions")
             return
         changes = ", ".join(plan.changes)
         if not item.status.topic_id and item.key not in self._created:
-            await post_event(item.ref, "Normal", "TopicAdopted",
+            await self.kube.post_event(item.ref, "Normal", "TopicAdopted",
                              f"adopted existing Kafka topic {name}; changed {changes}")
         elif item.status.observed_generation == generation(item.body):
-            await post_event(item.ref, "Warning", "DriftReverted",
+            await self.kube.post_event(item.ref, "Warning", "DriftReverted",
                              f"Kafka topic {name} was changed outside eventsub; reverted {changes}")
         else:
-            await post_event(item.ref, "Normal", "TopicUpdated", f"updated Kafka topic {name}: {changes}")
+            await self.kube.post_event(item.ref, "Normal", "TopicUpdated",
+                                       f"updated Kafka topic {name}: {changes}")
         self._created.add(item.key)  # adoption is announced once
 
     async def _refused(self, item: Item, error: Observed) -> None:
@@ -340,8 +355,8 @@ class TopicReconciler:
         known = read_status(body, EventTopicStatus) if keep_facts else None
         status = topic_status(observed or known, ready, generation(body))
         ref = ObjectRef.of(body, PLURAL)
-        await announce_transition(ref, body, ready)
-        await write_part(TOPIC, ref, body, status)
+        await announce_transition(self.kube, ref, body, ready)
+        await write_part(self.kube, TOPIC, ref, body, status)
 
     # -- deletion ---------------------------------------------------------------------------
 
@@ -358,7 +373,7 @@ class TopicReconciler:
             spec = None
         if spec is None or spec.deletion_policy != "Delete":
             # Switched to Retain while the deletion waited (to save the data): keep the topic.
-            await post_event(ref, "Normal", "TopicRetained",
+            await self.kube.post_event(ref, "Normal", "TopicRetained",
                              "deletionPolicy is not Delete: the Kafka topic was kept")
         elif self.connections.probing(connection_key(body, spec)):
             self.deletions.add(key, 1.0)  # not probed yet (a fresh process): decide nothing
@@ -370,7 +385,7 @@ class TopicReconciler:
                 self.deletions.add(key, DELETION_RETRY_SECONDS)
                 return
         self._failing_since.pop(key, None)
-        await set_finalizer(ref, body["metadata"], FINALIZER, False, drop=LEGACY_FINALIZERS)
+        await self.kube.set_finalizer(ref, body["metadata"], FINALIZER, False, drop=LEGACY_FINALIZERS)
 
     async def delete(self, key: str, body: Body, spec: EventTopicSpec) -> str:
         """Deletes the Kafka topic of a Delete-policy EventTopic being deleted.
@@ -394,7 +409,7 @@ class TopicReconciler:
             return f"Kafka topic {name} belongs to EventTopic {holder.key}; not deleted"
         if self.cache.get(KAFKA_CONNECTION.plural, connection) is None:
             message = f"KafkaConnection {connection} is gone; Kafka topic {name} was kept"
-            await post_event(ref, "Warning", "TopicRetained", message)
+            await self.kube.post_event(ref, "Warning", "TopicRetained", message)
             return message
         error: KafkaRequestError | None
         if entry is None:
@@ -404,14 +419,14 @@ class TopicReconciler:
             outcome = await entry.admin.delete_topics([name])
             error = outcome.get(name)
         if error is None or error.reason == "TopicNotFound":
-            await post_event(ref, "Normal", "TopicDeleted", f"deleted Kafka topic {name}")
+            await self.kube.post_event(ref, "Normal", "TopicDeleted", f"deleted Kafka topic {name}")
             return f"deleted Kafka topic {name}"
         if self._deletion_overdue(key):
             message = (f"could not delete Kafka topic {name} for {self.deletion_timeout_seconds:.0f}s "
                        f"({error.message}); kept it and released the resource")
-            await post_event(ref, "Warning", "TopicRetained", message)
+            await self.kube.post_event(ref, "Warning", "TopicRetained", message)
             return message
-        await post_event(ref, "Warning", "TopicDeletionPending", error.message)
+        await self.kube.post_event(ref, "Warning", "TopicDeletionPending", error.message)
         raise error
 
     def _deletion_overdue(self, key: str) -> bool:

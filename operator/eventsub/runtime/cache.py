@@ -1,15 +1,17 @@
 """The latest body of every watched object, fed by kopf's watch events (and by the re-list's
-DELETEDs for what the watch missed: reconcilers/relist.py)."""
+DELETEDs for what the watch missed: runtime/relist.py)."""
 
 from __future__ import annotations
 
 import copy
 import threading
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 
 from eventsub.core.relist import revision
+from eventsub.runtime.contract import Body, Reference
 
-Body = dict[str, Any]
+__all__ = ["Body", "ObjectCache", "key_of"]
 
 
 def key_of(body: Body) -> str:
@@ -17,11 +19,15 @@ def key_of(body: Body) -> str:
 
 
 class ObjectCache:
-    """Bodies by kind and namespace: "what in this namespace refers to X" (asked on every watch
-    event of a topic or connection) looks at that namespace only, not at every object."""
+    """Bodies by kind and namespace, and an index of references: "who refers to X" (asked on
+    every change of a topic or connection) is a lookup, not a scan."""
 
-    def __init__(self) -> None:
+    def __init__(self, references: Mapping[str, Callable[[Body], Iterable[Reference]]]
+                 | None = None) -> None:
         self._objects: dict[str, dict[str, dict[str, Body]]] = {}  # plural -> namespace -> key
+        self._references = dict(references or {})  # plural -> what its objects refer to
+        self._refers_to: dict[Reference, set[Reference]] = {}  # object -> what it refers to
+        self._referrers: dict[Reference, set[Reference]] = defaultdict(set)  # the reverse
         # kopf runs the (sync) event handlers in threads and the re-list runs in the event loop:
         # every change, and every read that iterates, holds the lock.
         self._lock = threading.Lock()
@@ -39,15 +45,37 @@ class ObjectCache:
             namespaces = self._objects.setdefault(plural, {})
             if copied is not None:
                 namespaces.setdefault(namespace, {})[key] = copied
+                self._index(plural, key, copied)
                 return key
             bucket = namespaces.get(namespace, {})
             held = bucket.get(key)
             if held is not None and _older(body, held):
                 return key
             bucket.pop(key, None)
+            self._index(plural, key, None)
             if not bucket:
                 namespaces.pop(namespace, None)
         return key
+
+    def _index(self, plural: str, key: str, body: Body | None) -> None:
+        """Keeps the reference index in step with one object (None: it is gone)."""
+        me = (plural, key)
+        for target in self._refers_to.pop(me, set()):
+            self._referrers[target].discard(me)
+            if not self._referrers[target]:
+                del self._referrers[target]
+        find = self._references.get(plural)
+        if body is None or find is None:
+            return
+        targets = set(find(body))
+        self._refers_to[me] = targets
+        for target in targets:
+            self._referrers[target].add(me)
+
+    def referrers(self, plural: str, key: str) -> list[Reference]:
+        """The cached objects that refer to this one, as (plural, key)."""
+        with self._lock:
+            return sorted(self._referrers.get((plural, key), ()))
 
     def get(self, plural: str, key: str) -> Body | None:
         namespace = key.split("/", 1)[0]

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
 from eventsub.core.relist import ghosts, list_scopes
 from eventsub.kube.listing import Listing, list_objects
-from eventsub.reconcilers.cache import Body, ObjectCache, key_of
+from eventsub.runtime.cache import Body, ObjectCache, key_of
 
 logger = logging.getLogger("eventsub.relist")
 
