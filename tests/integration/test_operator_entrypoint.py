@@ -55,9 +55,15 @@ def test_endpoints_report_liveness_readiness_leadership_and_reconcile_metrics(
     create(kube, namespace, resource("KafkaConnection", "local",
                                      {"bootstrapServers": [stack_info.kafka_bootstrap]}))
     wait_condition(kube, namespace, "KafkaConnection", "local", reason="Connected")
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(operator.metrics()) for s in family.samples}
-    assert samples[("eventsub_reconcile_total", (("kind", "KafkaConnection"), ("outcome", "success")))] >= 1
+
+    def read() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(operator.metrics())
+                for s in family.samples}
+    success = ("eventsub_reconcile_total", (("kind", "KafkaConnection"), ("outcome", "success")))
+    # Counted when the reconcile call returns, which is just after its status write is visible.
+    eventually(lambda: read().get(success, 0) >= 1, timeout=10, what="reconcile counted")
+    samples = read()
     assert samples[("eventsub_reconcile_duration_seconds_count", (("kind", "KafkaConnection"),))] >= 1
     assert samples[("eventsub_leader", ())] == 1
     assert samples[("eventsub_build_info", (("version", __version__),))] == 1

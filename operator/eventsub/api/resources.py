@@ -35,6 +35,12 @@ def _reason(type_: str) -> str:
 AGE = PrinterColumn("Age", ".metadata.creationTimestamp", "date")
 
 
+def _summary(type_: str) -> tuple[PrinterColumn, ...]:
+    """The last columns of every kind: its summary condition, the reason (wide), the age."""
+    return (PrinterColumn(type_, _condition(type_)),
+            PrinterColumn("Reason", _reason(type_), priority=1), AGE)
+
+
 @dataclass(frozen=True)
 class Resource:
     kind: str
@@ -67,9 +73,7 @@ KAFKA_CONNECTION = Resource(
         PrinterColumn("Bootstrap", ".spec.bootstrapServers[0]", description="First bootstrap server"),
         PrinterColumn("Protocol", ".spec.securityProtocol"),
         PrinterColumn("Brokers", ".status.brokerCount", "integer"),
-        PrinterColumn("Ready", _condition("Ready")),
-        PrinterColumn("Reason", _reason("Ready"), priority=1),
-        AGE,
+        *_summary("Ready"),
     ),
 )
 
@@ -83,10 +87,8 @@ EVENT_TOPIC = Resource(
         PrinterColumn("Partitions", ".spec.partitions", "integer"),
         PrinterColumn("Replicas", ".status.replicationFactor", "integer",
                       "Replication factor in Kafka"),
-        PrinterColumn("Ready", _condition("Ready")),
-        PrinterColumn("Reason", _reason("Ready"), priority=1),
         PrinterColumn("Owner", ".spec.catalog.owner", priority=1),
-        AGE,
+        *_summary("Ready"),
     ),
 )
 
@@ -101,9 +103,7 @@ EVENT_SUBSCRIPTION = Resource(
         PrinterColumn("Desired", ".status.desiredReplicas", "integer", priority=1),
         PrinterColumn("Lag", ".status.totalLag", "integer", "Total messages behind"),
         PrinterColumn("Health", ".status.health", priority=1),
-        PrinterColumn("Ready", _condition("Ready")),
-        PrinterColumn("Reason", _reason("Ready"), priority=1),
-        AGE,
+        *_summary("Ready"),
     ),
 )
 
@@ -117,9 +117,7 @@ EVENT_REPLAY = Resource(
         PrinterColumn("Mode", ".spec.mode"),
         PrinterColumn("Step", ".status.step"),
         PrinterColumn("Remaining", ".status.remainingLag", "integer", "Messages left to replay"),
-        PrinterColumn("Succeeded", _condition("Succeeded")),
-        PrinterColumn("Reason", _reason("Succeeded"), priority=1),
-        AGE,
+        *_summary("Succeeded"),
     ),
 )
 

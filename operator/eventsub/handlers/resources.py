@@ -8,11 +8,13 @@ purely a reader and all writes belong to the leader.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
 
 from eventsub.api.base import GROUP, VERSION
+from eventsub.api.resources import RESOURCES
 from eventsub.reconcilers.wiring import Runtime
 
 
@@ -21,21 +23,12 @@ def _runtime(memo: kopf.Memo) -> Runtime:
     return runtime
 
 
-@kopf.on.event(GROUP, VERSION, "kafkaconnections")
-async def connection_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _runtime(memo).observe("kafkaconnections", event.get("type"), dict(event["object"]))
+def _observer(plural: str) -> Callable[..., Awaitable[None]]:
+    async def observe(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+        _runtime(memo).observe(plural, event.get("type"), dict(event["object"]))
+    return observe
 
 
-@kopf.on.event(GROUP, VERSION, "eventtopics")
-async def topic_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _runtime(memo).observe("eventtopics", event.get("type"), dict(event["object"]))
-
-
-@kopf.on.event(GROUP, VERSION, "eventsubscriptions")
-async def subscription_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _runtime(memo).observe("eventsubscriptions", event.get("type"), dict(event["object"]))
-
-
-@kopf.on.event(GROUP, VERSION, "eventreplays")
-async def replay_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _runtime(memo).observe("eventreplays", event.get("type"), dict(event["object"]))
+for _resource in RESOURCES:  # one watch handler per kind, each with its own id
+    kopf.on.event(GROUP, VERSION, _resource.plural, id=f"{_resource.plural}-watch")(
+        _observer(_resource.plural))

@@ -288,17 +288,21 @@ class ClusterAdmin:
                                 ) -> dict[tuple[str, int], int | None]:
         """The group's committed offsets (None where it has none): one OffsetFetch request."""
         request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])]
-        results = await self._gather(self._client.list_consumer_group_offsets(
+        answered = await self._group_partitions(group, self._client.list_consumer_group_offsets(
             request, request_timeout=self.request_timeout), "list committed offsets")
-        result = results[group]
-        if isinstance(result, KafkaRequestError):
-            raise result
-        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        failed = [tp for tp in answered if tp.error is not None]
         if failed:  # a partial answer must not read as "no committed offset"
             raise KafkaUnavailable(f"list committed offsets: {failed[0].topic}[{failed[0].partition}]"
                                    f": {failed[0].error}")
-        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None)
-                for tp in result.topic_partitions}
+        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in answered}
+
+    async def _group_partitions(self, group: str, futures: Mapping[Any, Future[Any]],
+                                what: str) -> list[TopicPartition]:
+        """The per-partition answer of a request about one group's offsets."""
+        result = (await self._gather(futures, what))[group]
+        if isinstance(result, KafkaRequestError):
+            raise result
+        return list(result.topic_partitions)
 
     async def offsets_for_time(self, partitions: Iterable[tuple[str, int]],
                                timestamp_ms: int) -> dict[tuple[str, int], int | None]:
@@ -321,12 +325,9 @@ class ClusterAdmin:
         fence.check("moving group offsets")
         request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o)
                                                         for (t, p), o in offsets.items()])]
-        results = await self._gather(self._client.alter_consumer_group_offsets(
+        answered = await self._group_partitions(group, self._client.alter_consumer_group_offsets(
             request, request_timeout=self.request_timeout), "alter group offsets")
-        result = results[group]
-        if isinstance(result, KafkaRequestError):
-            raise result
-        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        failed = [tp for tp in answered if tp.error is not None]
         if failed:
             raise KafkaRequestError("OffsetsNotMoved", f"alter group offsets: {failed[0].error}")
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.replay import EventReplaySpec, EventReplayStatus
-from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION
+from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION, KAFKA_CONNECTION
 from eventsub.api.subscription import EventSubscriptionSpec, SubscriptionWiringStatus
 from eventsub.core.replay_steps import (
     FINAL,
@@ -194,7 +194,7 @@ class ReplayReconciler(EachKey):
                 sub_body = this.subscription or {}
                 sub_spec = EventSubscriptionSpec.model_validate(sub_body.get("spec") or {})
                 connection = self.cache.get(
-                    "kafkaconnections", f"{ns}/{sub_spec.connection_ref.name}") or {}
+                    KAFKA_CONNECTION.plural, f"{ns}/{sub_spec.connection_ref.name}") or {}
                 return dataclasses.replace(seen, job_template=JobTemplate(
                     sub_spec, KafkaConnectionSpec.model_validate(connection.get("spec") or {})))
         raise AssertionError(f"unknown read {read!r}")
