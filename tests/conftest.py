@@ -95,7 +95,9 @@ def operator(crds: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Itera
     It watches the namespaces of the `namespace` fixture only, so tests that run operators of
     their own (leader election, the chart's RBAC) use other namespaces and are not disturbed."""
     process = OperatorProcess(crds, tmp_path_factory.mktemp("operator") / "operator.log",
-                              {"EVENTSUB_NAMESPACES": f"{NAMESPACE_PREFIX}-*"})
+                              {"EVENTSUB_NAMESPACES": f"{NAMESPACE_PREFIX}-*",
+                               # A lease that outlives an API server restart (test_watch_gap).
+                               "EVENTSUB_LEASE_DURATION_SECONDS": "60"})
     try:
         yield process
     finally:

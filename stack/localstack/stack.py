@@ -7,7 +7,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,6 +114,22 @@ class LocalStack:
         self._launch(info, "kafka", argv)
         processes.wait_until("kafka", lambda: kafka.is_ready(info.kafka_bootstrap), 90,
                              info.pids["kafka"], self._log("kafka"))
+
+    def restart_apiserver(self, info: StackInfo, while_down: Callable[[], None] = lambda: None,
+                          binaries: Binaries | None = None) -> None:
+        """Stops the API server (etcd keeps the data), calls while_down, and starts it again
+        with the same flags and port: every watch is cut, as in a control-plane upgrade."""
+        binaries = binaries or Binaries.locate()
+        pid = info.pids.pop("apiserver", None)
+        if pid:
+            processes.stop(pid)
+        info.save()
+        while_down()
+        self._launch(info, "apiserver", kube.apiserver_argv(
+            binaries.kube_apiserver, self.dir / "pki", info.ports["etcd"], info.ports["apiserver"]))
+        api = kube.ApiClient(self.dir / "pki", info.ports["apiserver"])
+        processes.wait_until("kube-apiserver", api.ready, 120, info.pids["apiserver"],
+                             self._log("apiserver"))
 
     # -- internals ------------------------------------------------------------------------------
 
