@@ -69,12 +69,17 @@ def consumer_settings(env: Mapping[str, str]) -> dict[str, Any]:
     settings = client_settings(env)
     settings.update({
         "group.id": env["EVENTSUB_GROUP_ID"],
-        "auto.offset.reset": env.get("EVENTSUB_START_POSITION", "latest"),
+        # The operator commits the group's start offsets: a partition without one was added
+        # later, and is read from its beginning (EVENTSUB_OFFSET_RESET, earliest).
+        "auto.offset.reset": env.get("EVENTSUB_OFFSET_RESET")
+        or env.get("EVENTSUB_START_POSITION", "latest"),
         "partition.assignment.strategy": "cooperative-sticky",
         "enable.auto.commit": True,
         "enable.auto.offset.store": False,  # stored by done(): at-least-once
         "auto.commit.interval.ms": 1000,
         "session.timeout.ms": int(env.get("EVENTSUB_SESSION_TIMEOUT_MS", "10000")),
+        # Partitions added to a topic are seen within this (librdkafka's default is 5 minutes).
+        "topic.metadata.refresh.interval.ms": 10000,
     })
     if env.get("EVENTSUB_POD_NAME"):
         settings["group.instance.id"] = env["EVENTSUB_POD_NAME"]

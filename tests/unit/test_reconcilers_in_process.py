@@ -72,8 +72,13 @@ READY_TOPIC = {"topicName": "orders", "topicId": "id",
                                "lastTransitionTime": "2026-12-02T10:00:00Z"}]}
 
 
-def subscription_world(scaling: dict[str, Any]) -> tuple[FakeKube, ObjectCache, SubscriptionReconciler,
-                                                         RecordingAutoscaler]:
+STARTED = "2026-12-02T09:00:00Z"  # the group's start offsets were committed (needs Kafka)
+
+
+World = tuple[FakeKube, ObjectCache, SubscriptionReconciler, RecordingAutoscaler]
+
+
+def subscription_world(scaling: dict[str, Any], started: bool = True) -> World:
     kube, cache, scaler = FakeKube(), ObjectCache(), RecordingAutoscaler()
     cache.apply("kafkaconnections", "ADDED", body("KafkaConnection", "local",
                                                   {"bootstrapServers": ["kafka:9092"]}))
@@ -81,7 +86,8 @@ def subscription_world(scaling: dict[str, Any]) -> tuple[FakeKube, ObjectCache, 
                                              READY_TOPIC))
     cache.apply("eventsubscriptions", "ADDED", body("EventSubscription", "mailer", {
         "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "orders"}], "scaling": scaling,
-        "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}))
+        "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}},
+        {"startOffsetsTime": STARTED} if started else None))
     reconciler = SubscriptionReconciler(kube, cache, NoKafka(cache), scaler, WorkQueue(), 60)
     return kube, cache, reconciler, scaler
 
@@ -103,6 +109,8 @@ def test_a_subscription_gets_its_deployment_wiring_and_ready_condition() -> None
     assert env["EVENTSUB_TOPICS"] == "orders" and env["EVENTSUB_GROUP_ID"] == "team.mailer"
     status = kube.status("eventsubscriptions", NS, "mailer")
     assert status["consumerGroup"] == "team.mailer" and status["conditions"][0]["reason"] == "Running"
+    assert status["startOffsetsTime"] == STARTED
+    assert env["EVENTSUB_OFFSET_RESET"] == "earliest"
     assert scaler.targets[f"{NS}/mailer"].topics == ("orders",)
     assert kube.reasons("mailer") == ["DeploymentApplied"]
 
@@ -116,6 +124,14 @@ def test_manual_mode_never_takes_the_users_replicas_away() -> None:
         reflect(kube, cache, "eventsubscriptions", "mailer")
     assert kube.deployments[(NS, "mailer-consumer")]["spec"]["replicas"] == 2
     assert [w[1] for w in kube.replica_writers] == ["eventsub-initial-replicas", "kubectl"]
+
+
+def test_no_consumer_runs_before_the_start_offsets_are_set() -> None:
+    kube, _, reconciler, scaler = subscription_world({"minReplicas": 1}, started=False)
+    asyncio.run(reconciler.reconcile([f"{NS}/mailer"]))
+    ready = kube.status("eventsubscriptions", NS, "mailer")["conditions"][0]
+    assert (ready["status"], ready["reason"]) == ("False", "KafkaUnavailable")
+    assert kube.deployments == {} and scaler.targets == {}
 
 
 def test_an_unready_topic_keeps_the_subscription_waiting_with_a_reason() -> None:

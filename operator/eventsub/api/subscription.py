@@ -97,7 +97,9 @@ class EventSubscriptionSpec(ApiModel):
                                                 pattern=r"^[a-zA-Z0-9._-]+$")] = None
     """Kafka consumer group id; defaults to <namespace>.<name>. Immutable."""
     start_position: StartPosition = "Latest"
-    """Where a partition without a committed offset starts: Earliest or Latest."""
+    """Where the consumer group starts when the subscription is created: Latest (what is
+    produced from then on) or Earliest (what the topics still hold). The operator commits these
+    start offsets before any consumer runs; partitions added later start at their beginning."""
     template: Annotated[dict[str, Any], Field(json_schema_extra=POD_TEMPLATE_SCHEMA)]
     """Pod template (core/v1 PodTemplateSpec) of the consumer; the operator adds the wiring
     environment (EVENTSUB_*) to every container."""
@@ -137,6 +139,10 @@ class SubscriptionWiringStatus(CommonStatus):
     """Topics consumed, comma-separated (for kubectl get)."""
     deployment_name: str | None = None
     """Name of the owned consumer Deployment."""
+    start_offsets_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
+    """When the operator committed the group's start offsets (RFC 3339), before any consumer
+    ran: lag counts everything produced since. A partition without a committed offset after
+    that (one added later) is read from its beginning."""
 
 
 class SubscriptionLagStatus(ConditionsStatus):

@@ -15,6 +15,7 @@ from typing import Any
 from eventsub.api.base import API_VERSION
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.subscription import EventSubscriptionSpec
+from eventsub.core.start_offsets import OFFSET_RESET_AFTER_START
 
 SUBSCRIPTION_LABEL = "eventsub.io/subscription"
 ENV_PREFIX = "EVENTSUB_"
@@ -52,6 +53,8 @@ def wiring_env(spec: EventSubscriptionSpec, connection: KafkaConnectionSpec, top
         {"name": "EVENTSUB_TOPICS", "value": ",".join(topics)},
         {"name": "EVENTSUB_GROUP_ID", "value": group},
         {"name": "EVENTSUB_START_POSITION", "value": spec.start_position.lower()},
+        # The operator committed the start offsets: a partition without one is new.
+        {"name": "EVENTSUB_OFFSET_RESET", "value": OFFSET_RESET_AFTER_START},
         {"name": "EVENTSUB_SECURITY_PROTOCOL", "value": connection.security_protocol},
         # Static membership: a restarted pod keeps its identity and its partitions.
         {"name": "EVENTSUB_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

@@ -93,6 +93,12 @@ def _comparable(status: StatusModel, ignore_messages: bool) -> dict[str, Any]:
     return status.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+def stamped(part: M, conditions: list[Condition], generation: int | None) -> M:
+    """A status part with its conditions and the generation they were decided for; every
+    other field is kept as it is (adding a field to the part needs no change here)."""
+    return part.model_copy(update={"conditions": conditions, "observed_generation": generation})
+
+
 def topic_status(topic: ObservedTopic | EventTopicStatus | None, ready: Condition,
                  generation: int | None) -> EventTopicStatus:
     """An EventTopic's status: the Kafka topic as observed (or as last reported; None: no
@@ -102,9 +108,4 @@ def topic_status(topic: ObservedTopic | EventTopicStatus | None, ready: Conditio
             topic_name=topic.name, topic_id=topic.topic_id, partitions=topic.partitions,
             replication_factor=topic.replication_factor, config=dict(topic.overrides),
             conditions=[ready], observed_generation=generation)
-    if isinstance(topic, EventTopicStatus):
-        return EventTopicStatus(
-            topic_name=topic.topic_name, topic_id=topic.topic_id, partitions=topic.partitions,
-            replication_factor=topic.replication_factor, config=topic.config,
-            conditions=[ready], observed_generation=generation)
-    return EventTopicStatus(conditions=[ready], observed_generation=generation)
+    return stamped(topic or EventTopicStatus(), [ready], generation)

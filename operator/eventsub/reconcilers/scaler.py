@@ -20,7 +20,7 @@ from eventsub.api.subscription import (
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import Observation, observe
 from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
-from eventsub.core.status import SCALER
+from eventsub.core.status import SCALER, merged
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
@@ -216,12 +216,10 @@ class Scaler:
         """The lag could not be read: the last figures stay, the condition says they are old."""
         known = read_status(body, SubscriptionLagStatus)
         lag = updated_condition(body, "LagAvailable", False, "LagUnavailable", decision.reason)
-        return SubscriptionLagStatus(
+        return merged(known, SubscriptionLagStatus(
             replicas=target.replicas, desired_replicas=decision.desired,
             last_scale_time=target.last_scale_time, last_scale_reason=target.last_scale_reason,
-            total_lag=known.total_lag, max_lag_seconds=known.max_lag_seconds, health=known.health,
-            partitions=known.partitions,
-            conditions=[lag, *(c for c in known.conditions if c.type == "Healthy")])
+            conditions=[lag, *(c for c in known.conditions if c.type == "Healthy")]))
 
     @staticmethod
     def _observed(target: Target, body: Body, decision: Decision, observation: Observation,

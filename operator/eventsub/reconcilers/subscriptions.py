@@ -20,9 +20,11 @@ from eventsub.core.deployment import (
     deployment_name,
     render_deployment,
 )
-from eventsub.core.status import SUBSCRIPTION
+from eventsub.core.start_offsets import lag_start_position, start_offsets
+from eventsub.core.status import SUBSCRIPTION, stamped
 from eventsub.core.topic_plan import DesiredTopic
 from eventsub.kafka.errors import KafkaRequestError
+from eventsub.kafka.lag import collect
 from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
 from eventsub.kube.objects import ObjectRef
@@ -30,6 +32,7 @@ from eventsub.reconcilers.contracts import Autoscaler, Connections, Target
 from eventsub.reconcilers.status import (
     announce_transition,
     generation,
+    now_rfc3339,
     read_status,
     updated_condition,
     write_part,
@@ -104,6 +107,7 @@ class SubscriptionReconciler(EachKey):
         topics = self._topic_names(namespace, spec)
         group = spec.consumer_group or default_group(namespace, name)
         await self._ensure_dead_letter_topic(connection_key, spec)
+        started = await self._start_offsets(body, connection_key, group, topics, spec)
         manual = spec.scaling.mode == "Manual"
         # Replicas are set here only when the Deployment is created (see kube.deployments).
         initial = 0 if self.held(key) is not None else spec.scaling.min_replicas
@@ -116,15 +120,44 @@ class SubscriptionReconciler(EachKey):
         current = int((applied.get("spec") or {}).get("replicas") or 0)
         self.scaler.register(Target(
             key=key, ref=ref, deployment=deployment_name(name), group=group, topics=tuple(topics),
-            policy=spec.scaling, start_position=spec.start_position, connection=connection_key,
-            replicas=current))
+            policy=spec.scaling, start_position=lag_start_position(spec.start_position, started=True),
+            connection=connection_key, replicas=current))
         facts = SubscriptionWiringStatus(consumer_group=group, topics=topics,
                                          topics_summary=",".join(topics),
-                                         deployment_name=deployment_name(name))
+                                         deployment_name=deployment_name(name),
+                                         start_offsets_time=started)
         mode = "manual scaling" if manual else \
             f"{spec.scaling.min_replicas}..{spec.scaling.max_replicas} replicas on lag"
         return facts, f"Deployment {deployment_name(name)} consumes {', '.join(topics)} as group " \
                       f"{group} ({mode})"
+
+    async def _start_offsets(self, body: Body, connection_key: str, group: str, topics: list[str],
+                             spec: EventSubscriptionSpec) -> str:
+        """When the group's start offsets were committed: the first time, now, before the
+        Deployment exists (see core.start_offsets). A partition that has a committed offset is
+        never moved, and a group with members (consumers outside the Deployment, or a
+        subscription from an earlier version) is left as it is."""
+        known = read_status(body, SubscriptionWiringStatus).start_offsets_time
+        if known is not None:
+            return known
+        entry = self.connections.available(connection_key)
+        if entry is None:
+            problem = self.connections.problem(connection_key)
+            raise SubscriptionProblem(problem.reason, problem.message, retry=True)
+        read = (await collect(entry.admin, {group: topics}))[group]
+        if read.error is not None:
+            raise SubscriptionProblem("StartOffsetsNotSet", (
+                f"could not read the offsets of group {group} to set where it starts: "
+                f"{read.error}; retrying"), retry=True)
+        offsets = start_offsets(read.offsets, spec.start_position) if read.members == 0 else {}
+        if offsets:
+            try:
+                await entry.admin.alter_group_offsets(group, offsets)
+            except KafkaRequestError as error:
+                raise SubscriptionProblem("StartOffsetsNotSet", error.message, retry=True) from None
+            logger.info("group %s starts at %s on %d partition(s)", group,
+                        spec.start_position.lower(), len(offsets))
+        return now_rfc3339()
 
     def _topic_names(self, namespace: str, spec: EventSubscriptionSpec) -> list[str]:
         names = []
@@ -167,10 +200,7 @@ class SubscriptionReconciler(EachKey):
     async def _report(self, ref: ObjectRef, body: Body, facts: SubscriptionWiringStatus, ok: bool,
                       reason: str, message: str) -> None:
         ready = updated_condition(body, "Ready", ok, reason, message)
-        status = SubscriptionWiringStatus(
-            consumer_group=facts.consumer_group, topics=facts.topics,
-            topics_summary=facts.topics_summary, deployment_name=facts.deployment_name,
-            conditions=[ready], observed_generation=generation(body))
+        status = stamped(facts, [ready], generation(body))
         first = not read_status(body, SubscriptionWiringStatus).deployment_name
         if ok and first:
             await self.kube.post_event(ref, "Normal", "DeploymentApplied", message)
