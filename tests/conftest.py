@@ -97,7 +97,10 @@ def operator(crds: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Itera
     process = OperatorProcess(crds, tmp_path_factory.mktemp("operator") / "operator.log",
                               {"EVENTSUB_NAMESPACES": f"{NAMESPACE_PREFIX}-*",
                                # A lease that outlives an API server restart (test_watch_gap).
-                               "EVENTSUB_LEASE_DURATION_SECONDS": "60"})
+                               "EVENTSUB_LEASE_DURATION_SECONDS": "60",
+                               # kopf stops watching a namespace matched by a pattern once it
+                               # sees it terminating: the re-list keeps the cache current.
+                               "EVENTSUB_RELIST_SECONDS": "5"})
     try:
         yield process
     finally:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 from conftest import Kube
 from localstack import StackInfo
 from operator_process import REPO
+
+PROGRESS = re.compile(r"lag\s+(?P<lag>\d+).*desired (?P<desired>\d+)")
 
 
 def test_the_demo_scales_out_and_back_replays_and_cleans_up(crds: StackInfo, kube: Kube) -> None:
@@ -23,6 +26,12 @@ def test_the_demo_scales_out_and_back_replays_and_cleans_up(crds: StackInfo, kub
                  "CaughtUp", "deleted Kafka topics", "deleted namespace eventsub-demo",
                  "operator stopped"):
         assert step in out, f"{step!r} missing from the demo's output:\n{out[-4000:]}"
+    # A trustworthy signal while draining: no stall alarm, no recommendation collapsing under a
+    # backlog (e.g. while the group rebalances after scaling out).
+    assert "PartitionStalled" not in out, out[-4000:]
+    drops = [line for line in out.splitlines() if (m := PROGRESS.search(line))
+             and int(m["lag"]) > 1000 and int(m["desired"]) <= 1]
+    assert not drops, "\n".join(drops)
     namespace = kube.core.read_namespace("eventsub-demo") if _exists(kube) else None
     assert namespace is None or namespace.status.phase == "Terminating"
 

@@ -15,12 +15,14 @@ from eventsub.api.base import Condition
 from eventsub.api.subscription import SubscriptionLagStatus, SubscriptionWiringStatus
 from eventsub.core.conditions import condition
 from eventsub.core.status import SCALER, SUBSCRIPTION
+from eventsub.kube.api import KubeApi
 from eventsub.kube.objects import ObjectRef
 from eventsub.reconcilers.status import write_part
 from localstack import StackInfo
 from resources import CONSUMER_TEMPLATE, create, get, resource
 
 ROUNDS = 60
+KUBE = KubeApi()
 
 
 @pytest.fixture
@@ -50,12 +52,12 @@ def test_interleaved_writers_never_lose_or_resurrect_a_condition(
 
     async def reconciler() -> None:
         for i in range(ROUNDS):
-            await write_part(SUBSCRIPTION, ref, stale, SubscriptionWiringStatus(
+            await write_part(KUBE, SUBSCRIPTION, ref, stale, SubscriptionWiringStatus(
                 consumer_group=f"g{i}", conditions=[_condition("Ready", f"Ready{i}")]))
 
     async def scaler() -> None:
         for i in range(ROUNDS):
-            await write_part(SCALER, ref, stale, SubscriptionLagStatus(
+            await write_part(KUBE, SCALER, ref, stale, SubscriptionLagStatus(
                 replicas=i, conditions=[_condition("LagAvailable", f"Lag{i}"),
                                         _condition("Healthy", f"Healthy{i}")]))
 

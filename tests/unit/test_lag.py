@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eventsub.api.subscription import ScalingPolicy
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN, HealthSample, partition_health, worst
 from eventsub.core.lag import OffsetSample, PartitionOffsets, lag_seconds, offset_time, partition_lag, rate
 from eventsub.core.observation import History, observe
+from eventsub.core.scaling import ScalerMemory, decide
 
 
 @pytest.mark.parametrize(("start", "log_start", "log_end", "committed", "expected"), [
@@ -58,19 +62,29 @@ def test_rate_over_a_window() -> None:
     assert rate(SAMPLES[:1], window=30, now=120.0) is None
 
 
-def _samples(*rows: tuple[float, int | None, int]) -> list[HealthSample]:
-    return [HealthSample(t, c, lag) for t, c, lag in rows]
+def _samples(*rows: tuple[float, int | None, int, str | None]) -> list[HealthSample]:
+    return [HealthSample(t, c, lag, owner) for t, c, lag, owner in rows]
 
 
 @pytest.mark.parametrize(("rows", "members", "expected"), [
-    ([(0, 10, 0)], 1, OK),
-    ([(0, 10, 5)], 1, UNKNOWN),  # too little history to judge
-    ([(0, 10, 5), (15, 10, 8), (30, 10, 12)], 1, STALL),
-    ([(0, 10, 5), (15, 10, 8), (30, 10, 12)], 0, STOP),
-    ([(0, 10, 5), (15, 20, 8), (30, 30, 12)], 1, WARN),
-    ([(0, 10, 50), (15, 40, 30), (30, 60, 10)], 1, OK),
+    ([(0, 10, 0, "m")], 1, OK),
+    ([(0, 10, 5, "m")], 1, UNKNOWN),  # too little history to judge
+    ([(0, 10, 5, "m"), (15, 10, 8, "m"), (30, 10, 12, "m")], 1, STALL),  # a window, no progress
+    ([(0, 10, 5, None), (15, 10, 8, None), (30, 10, 12, None)], 0, STOP),
+    ([(0, 10, 5, "m"), (15, 20, 8, "m"), (30, 30, 12, "m")], 1, WARN),
+    ([(0, 10, 50, "m"), (15, 40, 30, "m"), (30, 60, 10, "m")], 1, OK),
+    # Not a whole window of no progress yet: two polls are not enough.
+    ([(0, 10, 5, "m"), (5, 10, 8, "m"), (10, 10, 12, "m"), (29, 10, 12, "m")], 1, UNKNOWN),
+    # A rebalance: a new owner got it at 25 s; its clock restarts there.
+    ([(0, 10, 5, "a"), (15, 10, 8, "a"), (25, 10, 8, "b"), (40, 10, 8, "b")], 1, OK),
+    # ...and a poison message is still caught a window after the new owner got it.
+    ([(0, 10, 5, "a"), (10, 10, 5, "b"), (25, 10, 5, "b"), (40, 10, 5, "b")], 1, STALL),
+    # Being reassigned (the group has members, nobody owns it yet): not judged.
+    ([(0, 10, 5, "a"), (40, 10, 8, None)], 1, UNKNOWN),
+    # A consumer busy with another partition's batch, then back here: moving, OK.
+    ([(0, 10, 5, "m"), (10, 10, 8, "m"), (20, 10, 9, "m"), (28, 40, 3, "m")], 1, OK),
 ])
-def test_partition_health(rows: list[tuple[float, int | None, int]], members: int,
+def test_partition_health(rows: list[tuple[float, int | None, int, str | None]], members: int,
                           expected: str) -> None:
     assert partition_health(_samples(*rows), window=30, members=members) == expected
 
@@ -80,13 +94,16 @@ def test_worst_health() -> None:
     assert worst([]) == UNKNOWN
 
 
+OWNED = {("t", 0): "m", ("t", 1): "m"}
+
+
 def test_observe_summarizes_and_learns() -> None:
     history = History()
     for i in range(8):  # a consumer committing 10/s on one partition, a stuck second one
         offsets = [PartitionOffsets("t", 0, 0, 1000 + 100 * i, 500 + 50 * i),
                    PartitionOffsets("t", 1, 0, 600, 100)]
         seen = observe(history, offsets, members=1, replicas=1, start_position="Earliest",
-                       poll_seconds=5, now=5.0 * i)
+                       poll_seconds=5, now=5.0 * i, owners=OWNED)
         history = seen.history
     views = {v.partition: v for v in seen.partitions}
     assert views[0].lag == 1700 - 850 and views[1].lag == 500
@@ -97,18 +114,73 @@ def test_observe_summarizes_and_learns() -> None:
     assert seen.snapshot.max_lag_seconds is not None and seen.snapshot.max_lag_seconds > 0
 
 
-def test_a_fresh_backlog_counts_once_its_consumer_commits() -> None:
-    quiet = observe(History(), [PartitionOffsets("t", 0, 0, 100, 100)], members=1, replicas=1,
-                    start_position="Earliest", poll_seconds=5, now=0.0)
-    burst = observe(quiet.history, [PartitionOffsets("t", 0, 0, 900, 100)], members=1, replicas=1,
-                    start_position="Earliest", poll_seconds=5, now=5.0)
-    assert burst.snapshot.total_lag == 800 and burst.snapshot.scaling_lag == 0
-    consuming = observe(burst.history, [PartitionOffsets("t", 0, 0, 900, 200)], members=1,
-                        replicas=1, start_position="Earliest", poll_seconds=5, now=10.0)
-    assert consuming.snapshot.scaling_lag == 700
+POLICY = ScalingPolicy.model_validate({"minReplicas": 1, "maxReplicas": 8, "lagThreshold": 100})
+
+
+def _desired(seen: Any) -> int:
+    return decide(POLICY, 1, seen.snapshot, ScalerMemory(), 0.0).desired
+
+
+def _eight(end: int, committed: int) -> list[PartitionOffsets]:
+    return [PartitionOffsets("t", p, 0, end, committed) for p in range(8)]
+
+
+def test_a_fresh_backlog_scales_out_on_the_first_poll_that_sees_it() -> None:
+    owners = {("t", p): "m" for p in range(8)}
+    quiet = observe(History(), _eight(100, 100), members=1, replicas=1,
+                    start_position="Earliest", poll_seconds=5, now=0.0, owners=owners)
+    burst = observe(quiet.history, _eight(900, 100), members=1, replicas=1,
+                    start_position="Earliest", poll_seconds=5, now=5.0, owners=owners)
+    assert burst.snapshot.total_lag == 6400
+    assert _desired(burst) == 8  # one replica per lagging partition, at once
+
+
+def test_a_stuck_partition_alone_never_drives_replicas_to_the_maximum() -> None:
+    history, desired = History(), []
+    for i in range(10):  # partition 0 stuck from the start on a poison message, others idle
+        offsets = [PartitionOffsets("t", 0, 0, 5000, 10)] + \
+            [PartitionOffsets("t", p, 0, 100, 100) for p in range(1, 8)]
+        seen = observe(history, offsets, members=1, replicas=1, start_position="Earliest",
+                       poll_seconds=5, now=5.0 * i, owners={("t", p): "m" for p in range(8)})
+        history = seen.history
+        desired.append(_desired(seen))
+    assert max(desired) == 1
+    assert seen.partitions[0].health == STALL  # judged after a whole window
+
+
+def test_commits_paused_by_a_rebalance_never_drop_the_recommendation() -> None:
+    history, desired = History(), []
+    owners_by_poll = ["a", "a", "a", None, None, "b", "b", "b"]
+    for i, owner in enumerate(owners_by_poll):
+        # Consuming (commits moving), then a scale-out: commits pause while the group
+        # rebalances and the partitions change owner.
+        committed = 100 + 300 * min(i, 2)
+        seen = observe(history, _eight(6000, committed), members=2, replicas=2,
+                       start_position="Earliest", poll_seconds=5, now=5.0 * i,
+                       owners={("t", p): owner for p in range(8)} if owner else {})
+        history = seen.history
+        assert all(v.health != STALL for v in seen.partitions), f"poll {i}"
+        desired.append(_desired(seen))
+    assert desired == [8] * len(owners_by_poll), desired
 
 
 def test_without_consumers_all_lag_counts() -> None:
     seen = observe(History(), [PartitionOffsets("t", 0, 0, 900, 100)], members=0, replicas=0,
                    start_position="Earliest", poll_seconds=5, now=0.0)
     assert seen.snapshot.scaling_lag == 800
+
+
+@given(st.lists(st.tuples(st.integers(1, 10), st.integers(0, 3), st.integers(0, 50),
+                          st.sampled_from(["a", "b", None])), min_size=1, max_size=12))
+def test_no_stall_without_a_whole_window_of_no_progress_since_the_owner_got_it(
+        steps: list[tuple[int, int, int, str | None]]) -> None:
+    samples, t, committed = [], 0.0, 0
+    for gap, advance, lag, owner in steps:
+        t, committed = t + gap, committed + advance
+        samples.append(HealthSample(t, committed, lag, owner))
+    health = partition_health(samples, window=30, members=1)
+    if health == STALL:
+        latest = samples[-1]
+        quiet = [s for s in samples if s.time >= latest.time - 30]
+        assert latest.owner is not None and all(s.lag > 0 for s in quiet)
+        assert len({s.committed for s in quiet}) == 1 and len({s.owner for s in quiet}) == 1

@@ -182,3 +182,41 @@ def test_the_runtime_requeues_referrers_from_its_index() -> None:
 def _config() -> Any:
     from eventsub.config import OperatorConfig
     return OperatorConfig.from_env()
+
+
+def test_a_topic_change_requeues_the_connection_it_uses() -> None:
+    async def scenario() -> list[str]:
+        runtime = Runtime(_config(), kube=FakeKube())
+        queue = runtime.connections.queue
+        runtime.observe("kafkaconnections", "ADDED", body("KafkaConnection", "local",
+                                                          {"bootstrapServers": ["kafka:9092"]}))
+        for key in queue.take_ready(10):
+            queue.done(key)
+        topic = body("EventTopic", "orders", {"connectionRef": {"name": "local"},
+                                              "deletionPolicy": "Delete"})
+        runtime.observe("eventtopics", "ADDED", topic)
+        woken = queue.take_ready(10)
+        for key in woken:
+            queue.done(key)
+        runtime.observe("eventtopics", "DELETED", topic)  # its references are gone with it
+        return woken + queue.take_ready(10)
+    assert asyncio.run(scenario()) == [f"{NS}/local", f"{NS}/local"]
+
+
+def test_a_connection_is_held_exactly_while_a_delete_policy_topic_uses_it() -> None:
+    async def scenario() -> list[list[str]]:
+        kube = FakeKube()
+        runtime = Runtime(_config(), kube=kube)
+        connection = body("KafkaConnection", "local", {"bootstrapServers": ["kafka:9092"]})
+        runtime.observe("kafkaconnections", "ADDED", connection)
+        topic = body("EventTopic", "orders", {"connectionRef": {"name": "local"}})
+        topic["metadata"]["finalizers"] = ["eventsub.io/delete-kafka-topic"]
+        runtime.observe("eventtopics", "ADDED", topic)
+        await runtime.connections.reconcile([f"{NS}/local"])
+        held = kube.finalizers[(NS, "local")]
+        connection["metadata"]["finalizers"] = held
+        runtime.observe("kafkaconnections", "MODIFIED", connection)
+        runtime.observe("eventtopics", "DELETED", topic)
+        await runtime.connections.reconcile([f"{NS}/local"])
+        return [held, kube.finalizers[(NS, "local")]]
+    assert asyncio.run(scenario()) == [["eventsub.io/delete-topics-first"], []]

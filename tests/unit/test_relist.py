@@ -379,3 +379,10 @@ def test_a_list_reads_every_page_of_one_snapshot(monkeypatch: pytest.MonkeyPatch
     assert [(name, a) for name, a, _ in FakeCustomObjectsApi.calls] == [(call, args)] * 2
     assert all(kw["limit"] == listing.PAGE_SIZE and kw["_request_timeout"]
                for _, _, kw in FakeCustomObjectsApi.calls)
+
+
+def test_stale_finds_what_changed_behind_the_watch() -> None:
+    from eventsub.core.relist import stale
+    cached = {"ns/a": "10", "ns/b": "12", "ns/c": "7", "ns/odd": "x"}
+    listed = {"ns/a": "15", "ns/b": "12", "ns/c": "5", "ns/new": "20", "ns/odd": "30"}
+    assert stale(cached, listed) == frozenset({"ns/a"})

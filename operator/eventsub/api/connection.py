@@ -47,6 +47,11 @@ class SaslSettings(ApiModel):
     """Key of the password in the Secret."""
 
 
+# Held by a KafkaConnection while Delete-policy EventTopics that use it still have a Kafka topic
+# to delete: deleting a whole namespace must not take the connection away from them first.
+TOPICS_FIRST_FINALIZER = "eventsub.io/delete-topics-first"
+
+
 class KafkaConnectionSpec(ApiModel):
     """How to reach one Kafka cluster."""
 

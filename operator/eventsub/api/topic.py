@@ -16,6 +16,8 @@ from eventsub.api.base import (
 )
 
 DeletionPolicy = Literal["Retain", "Delete"]
+# Held by Delete-policy EventTopics until their Kafka topic is deleted.
+DELETE_TOPIC_FINALIZER = "eventsub.io/delete-kafka-topic"
 SchemaFormat = Literal["Avro", "Protobuf", "JsonSchema"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eventsub.core.health import STALL, HealthSample, partition_health, worst
+from eventsub.core.health import STALL, HealthSample, partition_health, progressing, worst
 from eventsub.core.lag import OffsetSample, PartitionOffsets, lag_seconds, partition_lag, rate
 from eventsub.core.scaling import LagSnapshot
 
@@ -54,36 +54,31 @@ def _append(samples: Sequence[OffsetSample], sample: OffsetSample) -> tuple[Offs
     return (*kept, sample)
 
 
-def _advanced(previous: int | None, current: int | None) -> bool:
-    return current is not None and (previous is None or current > previous)
-
-
 def observe(history: History, offsets: Sequence[PartitionOffsets], *, members: int, replicas: int,
-            start_position: str, poll_seconds: float, now: float) -> Observation:
+            start_position: str, poll_seconds: float, now: float,
+            owners: Mapping[PartitionKey, str] | None = None) -> Observation:
     """Folds one successful read into the history and summarizes it.
 
-    A partition's lag drives scale-out only while its consumer makes progress (its committed
-    offset advanced since the previous poll), or while the group has no consumer at all: more
-    replicas cannot speed up a partition that is stuck, e.g. on a poison message, since one
-    partition is consumed by one consumer. A fresh backlog therefore scales out on the second
-    poll that sees it, once its consumer has committed.
+    Every partition's lag drives scale-out, from the first poll that sees it, except a stalled
+    one (core.health: no progress for a whole window since its owner got it): more replicas
+    cannot speed up a partition that is stuck, e.g. on a poison message, since one partition is
+    consumed by one consumer. owners: partition -> the group member it is assigned to.
     """
     window = max(6 * poll_seconds, 30.0)  # Burrow-style evaluation window
     partitions: dict[PartitionKey, PartitionHistory] = {}
     views: list[PartitionView] = []
     consumed = produced = 0.0
     busy = False
-    counted: list[bool] = []
+    progress: list[bool] = []
     for o in sorted(offsets, key=lambda o: (o.topic, o.partition)):
         key = (o.topic, o.partition)
         past = history.partitions.get(key, PartitionHistory())
-        previous = past.health[-1].committed if past.health else None
-        counted.append(members == 0 or _advanced(previous, o.committed))
         lag = partition_lag(o, start_position)
         ends = _append(past.log_end, OffsetSample(now, o.log_end))
         recent = (s for s in past.health if s.time >= now - window * 2)
-        healths = (*recent, HealthSample(now, o.committed, lag))
+        healths = (*recent, HealthSample(now, o.committed, lag, (owners or {}).get(key)))
         partitions[key] = PartitionHistory(ends, healths)
+        progress.append(progressing(healths, window))
         position = o.committed if o.committed is not None else o.log_end - lag
         views.append(PartitionView(o.topic, o.partition, lag,
                                    lag_seconds(ends, position, o.log_end, now),
@@ -96,9 +91,16 @@ def observe(history: History, offsets: Sequence[PartitionOffsets], *, members: i
     if replicas > 0 and busy and consumed > 0:
         sample = consumed / replicas
         per_replica = sample if per_replica is None else 0.5 * per_replica + 0.5 * sample
-    moving = [v for v, c in zip(views, counted, strict=True) if c and v.health != STALL]
+    # Counted in full: partitions whose consumer is seen progressing, or all of them while the
+    # group has no consumer; a stalled one not at all; the others for one replica at most.
+    proven = [v for v, p in zip(views, progress, strict=True)
+              if v.health != STALL and (members == 0 or p)]
+    unproven = [v for v, p in zip(views, progress, strict=True)
+                if v.health != STALL and members > 0 and not p]
+    moving = proven + unproven
     snapshot = LagSnapshot(
-        ok=True, total_lag=sum(v.lag for v in views), scaling_lag=sum(v.lag for v in moving),
+        ok=True, total_lag=sum(v.lag for v in views), scaling_lag=sum(v.lag for v in proven),
+        unproven_lags=tuple(v.lag for v in unproven if v.lag > 0),
         partitions=len(views), partitions_with_lag=sum(1 for v in moving if v.lag > 0),
         stalled_partitions=sum(1 for v in views if v.lag > 0) - sum(1 for v in moving if v.lag > 0),
         max_lag_seconds=max((v.lag_seconds for v in views), default=0.0),

@@ -54,6 +54,17 @@ def ghosts(cached: Mapping[str, str | None], listed: Container[str],
                      if key not in listed and (seen := revision(version)) is not None and seen <= at)
 
 
+def stale(cached: Mapping[str, str | None], listed: Mapping[str, str | None]) -> frozenset[str]:
+    """The listed keys the cache holds at an older resourceVersion: changes the watch missed
+    (kopf, given namespace patterns, stops watching a namespace once it sees it being deleted,
+    so a topic's deletion there would never arrive). Fed as MODIFIED events, in the same
+    uninterrupted step as the list's comparison, so nothing newer can arrive in between."""
+    return frozenset(
+        key for key, version in listed.items() if key in cached
+        and (new := revision(version)) is not None and (old := revision(cached[key])) is not None
+        and new > old)
+
+
 def list_scopes(namespaces: tuple[str, ...]) -> tuple[str | None, ...]:
     """Where to list: None for cluster-wide. Exact namespace names are listed one by one (a
     namespaced install may list nowhere else); with no namespaces, or any kopf pattern among

@@ -21,7 +21,11 @@ class LagSnapshot:
 
     ok: bool  # False when the read failed or missed partitions: never treated as zero lag
     total_lag: int = 0
-    scaling_lag: int = 0  # lag of the partitions whose consumers make progress
+    scaling_lag: int = 0  # lag of the partitions whose consumers make progress (or none exist)
+    # Lag of partitions whose consumer has not shown progress yet (a fresh backlog, or a poison
+    # message not yet judged): each counts for one replica at most, since one partition is read
+    # by one consumer: a fresh backlog scales out at once, a stuck partition never to the max.
+    unproven_lags: tuple[int, ...] = ()
     partitions: int = 0
     partitions_with_lag: int = 0  # counted for scaling, lag > 0
     stalled_partitions: int = 0  # with lag but not counted: their consumer makes no progress
@@ -94,17 +98,22 @@ def decide(policy: ScalingPolicy, current: int, lag: LagSnapshot, memory: Scaler
 
 
 def _by_load(policy: ScalingPolicy, current: int, lag: LagSnapshot) -> tuple[int, str]:
+    counted = lag.scaling_lag + sum(min(unproven, policy.lag_threshold)
+                                    for unproven in lag.unproven_lags)
     if policy.target_drain_seconds and lag.per_replica_rate:
-        needed = (lag.arrival_rate or 0.0) + lag.scaling_lag / policy.target_drain_seconds
+        needed = (lag.arrival_rate or 0.0) + counted / policy.target_drain_seconds
         raw = math.ceil(needed / lag.per_replica_rate)
-        why = (f"drain {lag.scaling_lag} messages in {policy.target_drain_seconds}s at "
+        why = (f"drain {counted} messages in {policy.target_drain_seconds}s at "
                f"{lag.per_replica_rate:.1f}/s per replica plus {lag.arrival_rate or 0:.1f}/s arriving")
     else:
-        raw = math.ceil(lag.scaling_lag / policy.lag_threshold)
-        why = f"lag {lag.scaling_lag} at {policy.lag_threshold} per replica"
+        raw = math.ceil(counted / policy.lag_threshold)
+        why = f"lag {counted} at {policy.lag_threshold} per replica"
+    if any(lag.unproven_lags):
+        why += (f" ({sum(1 for u in lag.unproven_lags if u)} partition(s) not consuming yet "
+                "counted for one replica each at most)")
     if lag.stalled_partitions:
         why += f" ({lag.stalled_partitions} partition(s) without progress not counted)"
-    if policy.max_lag_seconds and lag.max_lag_seconds is not None and lag.scaling_lag > 0 \
+    if policy.max_lag_seconds and lag.max_lag_seconds is not None and counted > 0 \
             and lag.max_lag_seconds > policy.max_lag_seconds and raw <= current:
         raw = current + 1
         why = f"time lag {lag.max_lag_seconds:.0f}s above maxLagSeconds {policy.max_lag_seconds}"

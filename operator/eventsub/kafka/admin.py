@@ -13,7 +13,7 @@ import enum
 import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from confluent_kafka import (
@@ -50,6 +50,7 @@ DEFAULTS = {"socket.timeout.ms": "10000", "reconnect.backoff.max.ms": "5000"}
 class GroupInfo:
     state: str  # e.g. Empty, Stable, PreparingRebalance, Dead
     members: int
+    owners: Mapping[tuple[str, int], str] = field(default_factory=dict)  # partition -> member id
 
 
 @dataclass(frozen=True)
@@ -346,7 +347,7 @@ class ClusterAdmin:
         results = await self._gather(self._client.describe_consumer_groups(
             names, request_timeout=self.request_timeout), "describe groups")
         return {g: r if isinstance(r, KafkaRequestError) else
-                GroupInfo(state=_state_name(r.state), members=len(r.members))
+                GroupInfo(state=_state_name(r.state), members=len(r.members), owners=_owners(r.members))
                 for g, r in results.items()}
 
     async def delete_topics(self, names: Iterable[str]) -> Results:
@@ -368,6 +369,12 @@ def _raise_unavailable(outcomes: Iterable[Any]) -> None:
     for outcome in outcomes:
         if isinstance(outcome, KafkaUnavailable):
             raise outcome
+
+
+def _owners(members: Iterable[Any]) -> dict[tuple[str, int], str]:
+    """Which member each assigned partition belongs to."""
+    return {(tp.topic, tp.partition): str(member.member_id) for member in members
+            for tp in (member.assignment.topic_partitions if member.assignment else None) or []}
 
 
 def _state_name(state: Any) -> str:

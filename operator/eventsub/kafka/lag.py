@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from eventsub.core.lag import PartitionOffsets
@@ -27,6 +27,7 @@ class GroupRead:
     offsets: tuple[PartitionOffsets, ...] = ()
     members: int = 0
     state: str = "Unknown"
+    owners: Mapping[tuple[str, int], str] = field(default_factory=dict)  # partition -> member
     error: str | None = None
 
 
@@ -81,5 +82,6 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
         offsets = tuple(PartitionOffsets(t, p, cast(int, starts[(t, p)]), cast(int, ends[(t, p)]),
                                          fetched.get((t, p)))
                         for t, p in of(group_topics))  # no errors: their topics are in `missing`
-        reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state)
+        reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state,
+                                 owners=info.owners)
     return reads

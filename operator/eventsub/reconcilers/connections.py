@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from eventsub.api.base import spec_errors
-from eventsub.api.connection import KafkaConnectionSpec, KafkaConnectionStatus
-from eventsub.api.resources import KAFKA_CONNECTION
+from eventsub.api.connection import (
+    TOPICS_FIRST_FINALIZER,
+    KafkaConnectionSpec,
+    KafkaConnectionStatus,
+)
+from eventsub.api.resources import EVENT_TOPIC, KAFKA_CONNECTION
+from eventsub.api.topic import DELETE_TOPIC_FINALIZER
 from eventsub.core.client_config import Credentials, client_config, redact
 from eventsub.core.status import CONNECTION
 from eventsub.kafka.admin import ClusterInfo
@@ -56,6 +62,7 @@ class ConnectionReconciler(EachKey):
         self.probe_seconds = probe_seconds
         self._available: dict[str, bool] = {}
         self._problems: dict[str, ConnectionProblem] = {}
+        self._probed: dict[str, tuple[int | None, float]] = {}  # key -> (generation, when)
 
     def available(self, key: str) -> Entry | None:
         """The client of a connection whose last probe succeeded."""
@@ -97,6 +104,15 @@ class ConnectionReconciler(EachKey):
             self.registry.remove(key)
             self._set(key, False, None)
             return
+        if not await self._hold_for_topics(key, body):
+            return  # its finalizer changed: the watch event brings it back
+        if body["metadata"].get("deletionTimestamp") and self._available.get(key):
+            return  # going away: keep the working client for the topics' deletions, probe no more
+        due_in = self._next_probe_in(key, body)
+        if due_in > 0:  # woken by a topic's change (its finalizer), not due for a probe
+            self.queue.add(key, due_in)  # an immediate add replaced the periodic one
+            return
+        self._probed[key] = (generation(body), time.monotonic())
         try:
             info = await self._probe(key, body)
         except ConnectionProblem as problem:
@@ -117,6 +133,29 @@ class ConnectionReconciler(EachKey):
         ref = ObjectRef.of(body, PLURAL)
         await announce_transition(self.kube, ref, body, ready, first_success=True)
         await write_part(self.kube, CONNECTION, ref, body, status)
+
+    def _next_probe_in(self, key: str, body: Body) -> float:
+        """Seconds until the next probe is due: 0 unless this generation's last probe succeeded
+        less than a probe period ago."""
+        last = self._probed.get(key)
+        if last is None or not self._available.get(key) or last[0] != generation(body):
+            return 0.0
+        return max(0.0, self.probe_seconds - (time.monotonic() - last[1]))
+
+    async def _hold_for_topics(self, key: str, body: Body) -> bool:
+        """Keeps the connection's finalizer exactly while Delete-policy EventTopics that use it
+        still have their own (a Kafka topic to delete); True if it was already right."""
+        waiting = [k for plural, k in self.cache.referrers(PLURAL, key) if plural == EVENT_TOPIC.plural
+                   and DELETE_TOPIC_FINALIZER in (self.cache.get(plural, k) or {}).get(
+                       "metadata", {}).get("finalizers", [])]
+        held = TOPICS_FIRST_FINALIZER in (body["metadata"].get("finalizers") or [])
+        if bool(waiting) == held:
+            return True
+        await self.kube.set_finalizer(ObjectRef.of(body, PLURAL), body["metadata"],
+                                      TOPICS_FIRST_FINALIZER, bool(waiting))
+        if not waiting:
+            logger.info("KafkaConnection %s: no Delete-policy EventTopic uses it any more", key)
+        return False
 
     async def _probe(self, key: str, body: Body) -> ClusterInfo:
         namespace = body["metadata"]["namespace"]

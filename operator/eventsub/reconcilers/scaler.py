@@ -25,6 +25,7 @@ from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
 from eventsub.kube.api import Kube
+from eventsub.kube.errors import KubeError
 from eventsub.reconcilers.contracts import Connections, Target
 from eventsub.reconcilers.status import (
     announce_transition,
@@ -126,6 +127,8 @@ class Scaler:
         for target, result in zip(targets, results, strict=True):
             if isinstance(result, NotLeading):
                 logger.info("%s: %s", target.key, result)
+            elif isinstance(result, KubeError):  # the API server's trouble, retried next poll
+                logger.warning("scaling %s: %s", target.key, result.message)
             elif isinstance(result, Exception):
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
 
@@ -160,6 +163,7 @@ class Scaler:
             snapshot = LagSnapshot(ok=False, error=read.error)
         else:
             observation = observe(target.history, read.offsets, members=read.members,
+                                  owners=read.owners,
                                   replicas=target.replicas, start_position=target.start_position,
                                   poll_seconds=target.policy.poll_interval_seconds, now=now)
             target.history, snapshot = observation.history, observation.snapshot

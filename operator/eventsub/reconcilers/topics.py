@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from eventsub.api.base import spec_errors
 from eventsub.api.resources import EVENT_TOPIC, KAFKA_CONNECTION
-from eventsub.api.topic import EventTopicSpec, EventTopicStatus
+from eventsub.api.topic import DELETE_TOPIC_FINALIZER, EventTopicSpec, EventTopicStatus
 from eventsub.core.ownership import Claim, conflict_message, owner
 from eventsub.core.status import TOPIC, topic_status
 from eventsub.core.topic_plan import (
@@ -50,7 +50,7 @@ logger = logging.getLogger("eventsub.topic")
 PLURAL = EVENT_TOPIC.plural
 VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates asynchronously
 # Held by Delete-policy EventTopics only, so deleting a Retain topic never waits on anything.
-FINALIZER = "eventsub.io/delete-kafka-topic"
+FINALIZER = DELETE_TOPIC_FINALIZER
 LEGACY_FINALIZERS = ("eventsub.io/finalizer",)  # what earlier versions set through kopf
 DELETION_RETRY_SECONDS = 10.0
 

@@ -49,7 +49,8 @@ class Runtime:
         return Table(
             kinds=(
                 Kind(KAFKA_CONNECTION.plural,
-                     Worker("KafkaConnection", self.connections.queue, self.connections)),
+                     Worker("KafkaConnection", self.connections.queue, self.connections),
+                     referred_by=(EVENT_TOPIC.plural,)),  # kept while Delete topics use it
                 Kind(EVENT_TOPIC.plural,
                      Worker("EventTopic", self.topics.queue, self.topics, batch=TOPIC_BATCH,
                             count=TOPIC_WORKERS, linger=TOPIC_LINGER),

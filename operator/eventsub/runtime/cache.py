@@ -44,6 +44,9 @@ class ObjectCache:
         with self._lock:
             namespaces = self._objects.setdefault(plural, {})
             if copied is not None:
+                held = namespaces.get(namespace, {}).get(key)
+                if held is not None and _older(copied, held):
+                    return key  # an older state than the one held (the re-list's, raced)
                 namespaces.setdefault(namespace, {})[key] = copied
                 self._index(plural, key, copied)
                 return key
@@ -71,6 +74,11 @@ class ObjectCache:
         self._refers_to[me] = targets
         for target in targets:
             self._referrers[target].add(me)
+
+    def references(self, plural: str, key: str) -> list[Reference]:
+        """What a cached object refers to, as (plural, key)."""
+        with self._lock:
+            return sorted(self._refers_to.get((plural, key), ()))
 
     def referrers(self, plural: str, key: str) -> list[Reference]:
         """The cached objects that refer to this one, as (plural, key)."""

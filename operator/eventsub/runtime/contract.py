@@ -67,6 +67,9 @@ class Kind:
     worker: Worker
     references: Callable[[Body], Iterable[Reference]] = no_references
     watches: tuple[Watch, ...] = ()  # what re-queues the objects that refer to another
+    # Kinds whose objects refer to this kind's: a change of one re-queues the object it refers
+    # to (e.g. a connection kept until the Delete-policy topics that use it are done).
+    referred_by: tuple[str, ...] = ()
     reconcile_deleted: bool = True  # a DELETED event queues the key (to forget or clean up)
 
 

@@ -26,13 +26,19 @@ class Manager:
     def observe(self, plural: str, event_type: str | None, body: Body) -> None:
         """A watch event (or the re-list's DELETED): remember the body, queue the object, and
         queue the objects that refer to it in the kinds that watch its kind."""
-        key = self.cache.apply(plural, event_type, body)
+        key = f"{body['metadata']['namespace']}/{body['metadata']['name']}"
+        referred = set(self.cache.references(plural, key))  # before: a deletion forgets them
+        self.cache.apply(plural, event_type, body)
         kind = self._kinds.get(plural)
         if kind is None:
             return
         if event_type != "DELETED" or kind.reconcile_deleted:
             kind.worker.queue.add(key)
         self.changed(plural, key, state_changed=event_type == "DELETED")
+        for target_plural, target in referred | set(self.cache.references(plural, key)):
+            target_kind = self._kinds.get(target_plural)
+            if target_kind is not None and plural in target_kind.referred_by:
+                target_kind.worker.queue.add(target)
 
     def changed(self, plural: str, key: str, state_changed: bool = False) -> None:
         """Object `key` of kind `plural` changed: re-queue its referrers in the kinds that watch

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
-from eventsub.core.relist import ghosts, list_scopes
+from eventsub.core.relist import ghosts, list_scopes, stale
 from eventsub.kube.listing import Listing, list_objects
 from eventsub.runtime.cache import Body, ObjectCache, key_of
 
@@ -71,6 +71,12 @@ class Relister:
             logger.info("%s %s was deleted while the watch was not looking: forgetting it",
                         plural, key)
             self.observe(plural, "DELETED", _deleted_by(cached[key], listing.resource_version))
+        listed = {key_of(body): body for body in listing.items}
+        versions = {key: body["metadata"].get("resourceVersion") for key, body in listed.items()}
+        for key in sorted(stale({k: b["metadata"].get("resourceVersion") for k, b in cached.items()},
+                                versions)):
+            logger.info("%s %s changed while the watch was not looking: refreshed", plural, key)
+            self.observe(plural, "MODIFIED", listed[key])
         return gone
 
 
