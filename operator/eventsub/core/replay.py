@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from eventsub.api.replay import ReplayOrigin, ReplayScope
+from eventsub.core.refusal import Refusal
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,6 @@ class Move:
     new: int
     end: int | None  # Job mode: stop before this offset
     messages: int  # messages the replay processes in this partition
-
-
-@dataclass(frozen=True)
-class Refusal:
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)

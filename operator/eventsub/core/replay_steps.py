@@ -41,7 +41,8 @@ from eventsub.api.subscription import EventSubscriptionSpec
 from eventsub.core.deployment import SubscriptionRef
 from eventsub.core.job import job_group, job_name, render_job
 from eventsub.core.lag import PartitionOffsets
-from eventsub.core.replay import Move, PartitionState, Plan, Refusal, plan_replay, remaining
+from eventsub.core.refusal import Refusal
+from eventsub.core.replay import Move, PartitionState, Plan, plan_replay, remaining
 from eventsub.core.status import merged
 
 HOLDING = ("Paused", "OffsetsMoved")  # the subscription stays at zero replicas

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from eventsub.core.refusal import Refusal
+
 NOT_SUPPORTED = "NotSupported"
 INVALID_SPEC = "InvalidSpec"
 # The Kafka client's own limits (librdkafka): a request beyond them is refused before sending.
@@ -31,12 +33,6 @@ class ObservedTopic:
     partitions: int
     replication_factor: int
     overrides: Mapping[str, str]  # topic-level configuration set on the topic (not defaults)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)
