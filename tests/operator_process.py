@@ -53,11 +53,15 @@ class OperatorProcess:
         self.process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO,
                                         env={**self._env, "EVENTSUB_LEASE_NAME": lease},
                                         stdout=self._log, stderr=subprocess.STDOUT)
-        eventually(lambda: self.log().count(" ready\n") > ready_lines, timeout=60,
-                   what="operator ready")
-        if expect_leader:
-            eventually(lambda: self.log().count(LEADER_LINE) > leader_lines, timeout=60,
-                       what="operator leading")
+        try:
+            eventually(lambda: self.log().count(" ready\n") > ready_lines, timeout=60,
+                       what="operator ready")
+            if expect_leader:
+                eventually(lambda: self.log().count(LEADER_LINE) > leader_lines, timeout=60,
+                           what="operator leading")
+        except BaseException:
+            terminate(self.process)  # a failed start leaves no operator behind
+            raise
 
     def leading(self) -> bool:
         """What the process's own /readyz says about its leadership."""

@@ -42,6 +42,16 @@ def _gap(kube: Kube, crds: StackInfo, namespace: str, tmp_path: Path,
     operator = OperatorProcess(crds, tmp_path / "operator.log", {
         "EVENTSUB_NAMESPACES": namespace, "EVENTSUB_LEADER_ELECTION": "false",
         "EVENTSUB_RELIST_SECONDS": str(relist_seconds)}, expect_leader=False)
+    try:
+        _cut_the_watch_while_deleting(kube, crds, namespace, operator)
+    except BaseException:
+        operator.stop()  # never leave the operator running behind a failed setup
+        raise
+    return operator
+
+
+def _cut_the_watch_while_deleting(kube: Kube, crds: StackInfo, namespace: str,
+                                  operator: OperatorProcess) -> None:
     create(kube, namespace, resource("KafkaConnection", "local",
                                      {"bootstrapServers": [crds.kafka_bootstrap]}))
     topic = unique("gap")
@@ -64,7 +74,6 @@ def _gap(kube: Kube, crds: StackInfo, namespace: str, tmp_path: Path,
         eventually(lambda: gone(kube, namespace, "EventTopic", "first"), what="first deleted")
     finally:
         os.kill(operator.process.pid, signal.SIGCONT)
-    return operator
 
 
 def test_a_topic_deleted_during_a_watch_gap_leaves_no_ghost(
