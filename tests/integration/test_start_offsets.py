@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
-from resources import CONSUMER_TEMPLATE, create, get, patch_spec, resource, wait_condition
+from resources import CONSUMER_TEMPLATE, condition, create, get, patch_spec, resource, wait_condition
 from support import eventually, unique
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -93,3 +93,21 @@ def test_partitions_added_later_are_read_from_their_beginning(
         expected = {(topic, p, o) for p in (2, 3) for o in range(20)}
         eventually(lambda: expected <= set(runner.processed()), timeout=90,
                    what="the new partitions read from their beginning")
+
+
+def test_a_subscription_to_a_missing_topic_waits_with_a_reason_and_no_consumer(
+        kube: Kube, namespace: str, stack_info: StackInfo, kafka_admin: AdminClient) -> None:
+    create(kube, namespace, resource("KafkaConnection", "local",
+                                     {"bootstrapServers": [stack_info.kafka_bootstrap]}))
+    topic = unique("not-yet")
+    create(kube, namespace, resource("EventSubscription", "workers", {
+        "connectionRef": {"name": "local"}, "topics": [{"name": topic}],
+        "template": CONSUMER_TEMPLATE, "scaling": {"minReplicas": 1}}))
+    body = wait_condition(kube, namespace, "EventSubscription", "workers", status="False",
+                          reason="StartOffsetsNotSet")
+    assert topic in (condition(body) or {})["message"]
+    assert not kube.apps.list_namespaced_deployment(namespace).items  # no consumer started
+    kafka_admin.create_topics([NewTopic(topic, 2)])[topic].result(15)
+    body = wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running",
+                          timeout=90)
+    assert body["status"]["startOffsetsTime"]

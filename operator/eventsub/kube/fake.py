@@ -31,7 +31,6 @@ class FakeKube:
     secrets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     jobs: dict[tuple[str, str], str] = field(default_factory=dict)  # -> outcome
     finalizers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    gone: set[tuple[str, str]] = field(default_factory=set)  # objects deleted meanwhile
 
     def status(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
         """The merged status, as the API server would serve it."""
@@ -51,8 +50,6 @@ class FakeKube:
         return [e.reason for e in self.events if e.ref.name == name]
 
     async def apply_status(self, ref: ObjectRef, manager: str, status: dict[str, Any]) -> bool:
-        if (ref.plural, f"{ref.namespace}/{ref.name}") in self.gone:
-            return False
         parts = self.status_parts.setdefault((ref.plural, f"{ref.namespace}/{ref.name}"), {})
         parts[manager] = copy.deepcopy(status)
         return True
@@ -105,10 +102,3 @@ class FakeKube:
 
     async def job_outcome(self, namespace: str, name: str) -> str | None:
         return self.jobs.get((namespace, name))
-
-    def delete(self, plural: str, namespace: str, name: str) -> None:
-        """The object is deleted: status writes to it now find it gone."""
-        self.gone.add((plural, f"{namespace}/{name}"))
-        if (plural, f"{namespace}/{name}") not in self.status_parts:
-            return
-        del self.status_parts[(plural, f"{namespace}/{name}")]

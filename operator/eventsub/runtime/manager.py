@@ -10,7 +10,7 @@ import time
 from eventsub import metrics
 from eventsub.fence import NotLeading
 from eventsub.kube.errors import KubeError
-from eventsub.runtime.cache import ObjectCache
+from eventsub.runtime.cache import ObjectCache, key_of
 from eventsub.runtime.contract import Body, Loop, Table, Worker
 
 logger = logging.getLogger("eventsub.runtime")
@@ -26,7 +26,7 @@ class Manager:
     def observe(self, plural: str, event_type: str | None, body: Body) -> None:
         """A watch event (or the re-list's DELETED): remember the body, queue the object, and
         queue the objects that refer to it in the kinds that watch its kind."""
-        key = f"{body['metadata']['namespace']}/{body['metadata']['name']}"
+        key = key_of(body)
         referred = set(self.cache.references(plural, key))  # before: a deletion forgets them
         self.cache.apply(plural, event_type, body)
         kind = self._kinds.get(plural)
