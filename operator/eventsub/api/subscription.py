@@ -165,6 +165,10 @@ class SubscriptionLagStatus(ConditionsStatus):
     """Why replicas last changed."""
     partitions: Annotated[list[PartitionLag], Field(max_length=10000)] = []
     """Lag per partition."""
+    offsets_renewed_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
+    """When the operator last renewed the group's committed offsets while it had no consumer
+    (RFC 3339), so that Kafka's offset retention (offsets.retention.minutes) does not expire
+    them during a long quiet period."""
 
 
 class EventSubscriptionStatus(SubscriptionWiringStatus, SubscriptionLagStatus):

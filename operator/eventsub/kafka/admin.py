@@ -50,6 +50,7 @@ DEFAULTS = {"socket.timeout.ms": "10000", "reconnect.backoff.max.ms": "5000"}
 class GroupInfo:
     state: str  # e.g. Empty, Stable, PreparingRebalance, Dead
     members: int
+    protocol: str = "Classic"  # Classic, or Consumer (the newer consumer group protocol)
     owners: Mapping[tuple[str, int], str] = field(default_factory=dict)  # partition -> member id
 
 
@@ -58,6 +59,7 @@ class ClusterInfo:
     cluster_id: str
     broker_count: int
     controller_id: int | None
+    broker_ids: tuple[int, ...] = ()
 
 
 Results = dict[str, KafkaRequestError | None]
@@ -139,7 +141,22 @@ class ClusterAdmin:
         except KafkaException as error:
             raise self._explain(error, "metadata") from None
         return ClusterInfo(cluster_id=str(metadata.cluster_id), broker_count=len(metadata.brokers),
-                           controller_id=metadata.controller_id)
+                           controller_id=metadata.controller_id,
+                           broker_ids=tuple(sorted(metadata.brokers)))
+
+    async def broker_setting(self, key: str) -> str | None:
+        """A broker setting as one broker has it (a cluster's brokers share settings such as
+        offsets.retention.minutes); None when the broker does not report it."""
+        cluster = await self.describe_cluster()
+        if not cluster.broker_ids:
+            raise KafkaUnavailable("describe broker configs: no broker in the metadata")
+        resource = ConfigResource(ResourceType.BROKER, str(cluster.broker_ids[0]))
+        answer = (await self._gather(self._client.describe_configs(
+            [resource], request_timeout=self.request_timeout), "describe broker configs"))[resource]
+        if isinstance(answer, KafkaRequestError):
+            raise answer
+        entry = answer.get(key)
+        return None if entry is None or entry.value is None else str(entry.value)
 
     def _send(self, requests: Mapping[str, Any], send: Any, what: str
               ) -> tuple[dict[Any, Future[Any]], Results]:
@@ -347,7 +364,8 @@ class ClusterAdmin:
         results = await self._gather(self._client.describe_consumer_groups(
             names, request_timeout=self.request_timeout), "describe groups")
         return {g: r if isinstance(r, KafkaRequestError) else
-                GroupInfo(state=_state_name(r.state), members=len(r.members), owners=_owners(r.members))
+                GroupInfo(state=_state_name(r.state), members=len(r.members), owners=_owners(r.members),
+                          protocol=_state_name(r.type))
                 for g, r in results.items()}
 
     async def delete_topics(self, names: Iterable[str]) -> Results:

@@ -27,6 +27,7 @@ class GroupRead:
     offsets: tuple[PartitionOffsets, ...] = ()
     members: int = 0
     state: str = "Unknown"
+    protocol: str = "Classic"  # the group's protocol: Classic or Consumer
     owners: Mapping[tuple[str, int], str] = field(default_factory=dict)  # partition -> member
     error: str | None = None
 
@@ -83,5 +84,5 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
                                          fetched.get((t, p)))
                         for t, p in of(group_topics))  # no errors: their topics are in `missing`
         reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state,
-                                 owners=info.owners)
+                                 protocol=info.protocol, owners=info.owners)
     return reads

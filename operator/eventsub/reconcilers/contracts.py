@@ -9,6 +9,7 @@ from typing import Protocol
 
 from eventsub.api.subscription import ScalingPolicy
 from eventsub.core.observation import History
+from eventsub.core.offset_keeping import KeeperMemory
 from eventsub.core.scaling import ScalerMemory
 from eventsub.kafka.errors import KafkaRequestError
 from eventsub.kafka.registry import ConnectionRegistry, Entry
@@ -61,6 +62,8 @@ class Target:
     last_scale_time: str | None = None
     last_scale_reason: str | None = None
     desired: int | None = None
+    keeper: KeeperMemory = field(default_factory=KeeperMemory)  # the retention guard's memory
+    offsets_renewed_time: str | None = None
 
 
 class Autoscaler(Protocol):

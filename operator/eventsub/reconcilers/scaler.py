@@ -24,9 +24,11 @@ from eventsub.core.status import SCALER, merged
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, collect
+from eventsub.kafka.registry import Entry
 from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
 from eventsub.reconcilers.contracts import Connections, Target
+from eventsub.reconcilers.offset_keeper import OffsetKeeper
 from eventsub.reconcilers.status import (
     announce_transition,
     now_rfc3339,
@@ -48,6 +50,7 @@ class Scaler:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kube, self.cache, self.connections, self.clock = kube, cache, connections, clock
         self.targets: dict[str, Target] = {}
+        self.keeper = OffsetKeeper(kube)
         self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
         self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
         # Why a subscription must not be scaled now (a replay has paused it), or None.
@@ -58,7 +61,7 @@ class Scaler:
         known = self.targets.get(target.key)
         if known is not None and known.group == target.group and known.topics == target.topics:
             for name in ("history", "memory", "last_scale_time", "last_scale_reason", "desired",
-                         "next_due"):
+                         "next_due", "keeper", "offsets_renewed_time"):
                 setattr(target, name, getattr(known, name))
             target.replicas = known.replicas if target.replicas is None else target.replicas
         else:
@@ -67,6 +70,7 @@ class Scaler:
 
     def unregister(self, key: str) -> None:
         target = self.targets.pop(key, None)
+        self.keeper.forget(key)
         if target is not None:
             metrics.forget_subscription(target.ref.namespace, target.ref.name)
 
@@ -120,6 +124,7 @@ class Scaler:
                 groups.setdefault(t.group, []).extend(t.topics)
             reads = await collect(entry.admin, groups)
             self._heal(connection, reads)
+            await self._keep_offsets(targets, reads, entry)
         metrics.LAG_CYCLE_SECONDS.labels(connection).observe(time.monotonic() - started)
         now = self.clock()
         results = await asyncio.gather(*(self._step(t, reads[t.group], now) for t in targets),
@@ -131,6 +136,14 @@ class Scaler:
                 logger.warning("scaling %s: %s", target.key, result.message)
             elif isinstance(result, Exception):
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
+
+    async def _keep_offsets(self, targets: list[Target], reads: dict[str, GroupRead],
+                            entry: Entry) -> None:
+        """The retention guard, for the subscriptions no replay holds (a replay moves offsets)."""
+        for target in targets:
+            body = self.cache.get(PLURAL, target.key)
+            if body is not None and self.held(target.key) is None:
+                await self.keeper.observe(target, reads[target.group], entry, body)
 
     def _heal(self, connection: str, reads: dict[str, GroupRead]) -> None:
         """Every lag read of a cycle failed: no more requests to that cluster until its probe
@@ -238,6 +251,7 @@ class Scaler:
         return SubscriptionLagStatus(
             replicas=target.replicas, desired_replicas=decision.desired,
             last_scale_time=target.last_scale_time, last_scale_reason=target.last_scale_reason,
+            offsets_renewed_time=target.offsets_renewed_time,
             total_lag=snapshot.total_lag, max_lag_seconds=int(snapshot.max_lag_seconds or 0),
             health=cast(LagHealth, observation.health),
             partitions=[PartitionLag(topic=v.topic, partition=v.partition, lag=v.lag,
