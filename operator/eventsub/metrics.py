@@ -43,3 +43,14 @@ def forget_subscription(namespace: str, subscription: str) -> None:
     for gauge in (SUBSCRIPTION_REPLICAS, SUBSCRIPTION_DESIRED, SUBSCRIPTION_LAG):
         with contextlib.suppress(KeyError):
             gauge.remove(namespace, subscription)
+
+CATALOG_FEEDBACK_LOOPS = Gauge("eventsub_catalog_feedback_loops",
+                               "Distinct produce/consume cycles between subscriptions")
+SUBSCRIPTION_FEEDBACK_LOOP = Gauge("eventsub_subscription_feedback_loop",
+                                   "1 while the subscription is on a produce/consume cycle",
+                                   ["namespace", "subscription"])
+CATALOG_FINDINGS = Gauge("eventsub_catalog_findings",
+                         "Loose ends in the catalog: undocumented_events (no owner or "
+                         "description), unproduced_subscriptions (a subscribed topic nobody "
+                         "produces), unconsumed_events (an EventTopic nobody consumes)",
+                         ["finding"])

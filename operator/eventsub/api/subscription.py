@@ -171,5 +171,11 @@ class SubscriptionLagStatus(ConditionsStatus):
     them during a long quiet period."""
 
 
-class EventSubscriptionStatus(SubscriptionWiringStatus, SubscriptionLagStatus):
+class SubscriptionCatalogStatus(ConditionsStatus):
+    """The part of a subscription's status the catalog writes: the FeedbackLoop condition,
+    present only while the subscription is on a produce/consume cycle."""
+
+
+class EventSubscriptionStatus(SubscriptionWiringStatus, SubscriptionLagStatus,
+                              SubscriptionCatalogStatus):
     """Observed state of the subscription."""

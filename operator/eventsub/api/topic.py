@@ -46,6 +46,10 @@ class TopicCatalog(ApiModel):
     """What the events on this topic mean."""
     schema_: Annotated[TopicSchema | None, Field(alias="schema")] = None
     """Schema of the messages."""
+    producers: Annotated[list[Annotated[str, Field(min_length=1, max_length=253)]],
+                         Field(max_length=100)] = []
+    """Services that write this topic besides subscriptions (which declare it in their
+    `produces`), e.g. a web front end; the catalog shows them as its producers."""
 
 
 class EventTopicSpec(ApiModel):

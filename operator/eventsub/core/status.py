@@ -15,7 +15,11 @@ from typing import Any, TypeVar
 from eventsub.api.base import Condition, StatusModel
 from eventsub.api.connection import KafkaConnectionStatus
 from eventsub.api.replay import EventReplayStatus
-from eventsub.api.subscription import SubscriptionLagStatus, SubscriptionWiringStatus
+from eventsub.api.subscription import (
+    SubscriptionCatalogStatus,
+    SubscriptionLagStatus,
+    SubscriptionWiringStatus,
+)
 from eventsub.api.topic import EventTopicStatus
 from eventsub.core.topic_plan import ObservedTopic
 
@@ -34,7 +38,8 @@ TOPIC = StatusWriter("eventsub-topics", EventTopicStatus, ("Ready",))
 SUBSCRIPTION = StatusWriter("eventsub-subscriptions", SubscriptionWiringStatus, ("Ready",))
 SCALER = StatusWriter("eventsub-scaler", SubscriptionLagStatus, ("LagAvailable", "Healthy"))
 REPLAY = StatusWriter("eventsub-replays", EventReplayStatus, ("Succeeded",))
-WRITERS = (CONNECTION, TOPIC, SUBSCRIPTION, SCALER, REPLAY)
+CATALOG = StatusWriter("eventsub-catalog", SubscriptionCatalogStatus, ("FeedbackLoop",))
+WRITERS = (CONNECTION, TOPIC, SUBSCRIPTION, SCALER, REPLAY, CATALOG)
 
 
 class NotOwned(ValueError):
