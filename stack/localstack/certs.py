@@ -145,3 +145,10 @@ def write_kafka_pki(directory: Path) -> KafkaPki:
 def unrelated_ca_pem() -> bytes:
     """The certificate of a fresh CA that signed nothing: a wrong CA, for tests."""
     return _cert_pem(_Ca.create("eventsub-unrelated-ca").cert)
+
+
+def unrelated_client_pem() -> tuple[bytes, bytes]:
+    """A client certificate and its key from a fresh CA that nothing trusts, for tests."""
+    key, cert = _Ca.create("eventsub-unrelated-ca").issue(
+        _name("eventsub-untrusted-client"), ExtendedKeyUsageOID.CLIENT_AUTH)
+    return _cert_pem(cert), _key_pem(key, pkcs8=True)

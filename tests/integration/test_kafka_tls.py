@@ -17,7 +17,7 @@ from kubernetes import client
 
 from conftest import Kube
 from localstack import StackInfo
-from localstack.certs import unrelated_ca_pem
+from localstack.certs import unrelated_ca_pem, unrelated_client_pem
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import (
@@ -27,6 +27,7 @@ from resources import (
     event_reasons,
     events,
     get,
+    patch_spec,
     resource,
     wait_condition,
 )
@@ -158,18 +159,31 @@ def test_sasl_over_tls(kube: Kube, namespace: str, stack_info: StackInfo,
     _assert_never_shown(kube, namespace, operator, stack_info.sasl_password)
 
 
-def test_tls_failures_say_which_field_to_fix_and_recover(
-        kube: Kube, namespace: str, stack_info: StackInfo, operator: OperatorProcess) -> None:
+def _failing_connections(kube: Kube, namespace: str, stack_info: StackInfo) -> tuple[str, ...]:
+    """Connections that fail TLS four ways; returns the private keys their Secrets hold."""
     _ca_secret(kube, namespace, unrelated_ca_pem().decode())
     _put_secret(kube, namespace, "not-a-ca", {"ca.crt": "hello"})
     _put_secret(kube, namespace, "real-ca", {"ca.crt": Path(stack_info.kafka_ca).read_text()})
     key = _client_secret(kube, namespace, stack_info)
+    untrusted_certificate, untrusted_key = (pem.decode() for pem in unrelated_client_pem())
+    _put_secret(kube, namespace, "untrusted-client", {"tls.crt": untrusted_certificate,
+                                                      "tls.key": untrusted_key})
     _connection(kube, namespace, "wrong-ca", stack_info.kafka_ssl_bootstrap, "SSL", tls=CA)
     _connection(kube, namespace, "not-pem", stack_info.kafka_ssl_bootstrap, "SSL",
                 tls={"ca": {"name": "not-a-ca", "key": "ca.crt"}})
     # The client-auth listener, without a client certificate.
     _connection(kube, namespace, "no-cert", stack_info.kafka_mtls_bootstrap, "SSL",
                 tls={"ca": {"name": "real-ca", "key": "ca.crt"}})
+    _connection(kube, namespace, "untrusted-cert", stack_info.kafka_mtls_bootstrap, "SSL", tls={
+        "ca": {"name": "real-ca", "key": "ca.crt"},
+        "clientCertificate": {"name": "untrusted-client", "key": "tls.crt"},
+        "clientKey": {"name": "untrusted-client", "key": "tls.key"}})
+    return key, untrusted_key
+
+
+def test_tls_failures_say_which_field_to_fix_and_recover(
+        kube: Kube, namespace: str, stack_info: StackInfo, operator: OperatorProcess) -> None:
+    keys = _failing_connections(kube, namespace, stack_info)
     create(kube, namespace, resource("EventTopic", "events", {
         "connectionRef": {"name": "wrong-ca"}, "topicName": unique("never")}))
 
@@ -180,6 +194,9 @@ def test_tls_failures_say_which_field_to_fix_and_recover(
         "no-cert": f"TLS: the broker at {stack_info.kafka_mtls_bootstrap} requires a client "
                    "certificate (mutual TLS; TLS alert: bad certificate): set "
                    "spec.tls.clientCertificate and spec.tls.clientKey",
+        "untrusted-cert": f"TLS: the broker at {stack_info.kafka_mtls_bootstrap} refused the "
+                          "client certificate of spec.tls.clientCertificate (TLS alert: bad "
+                          "certificate): it is not signed by a CA the brokers trust",
     }
     for name, message in expected.items():
         body = wait_condition(kube, namespace, "KafkaConnection", name, status="False",
@@ -193,10 +210,8 @@ def test_tls_failures_say_which_field_to_fix_and_recover(
 
     # Fixed where the user would fix them: the CA Secret's content, the spec's client certificate.
     _ca_secret(kube, namespace, Path(stack_info.kafka_ca).read_text())
-    kube.custom.patch_namespaced_custom_object(
-        "eventsub.io", "v1alpha1", namespace, "kafkaconnections", "no-cert",
-        {"spec": {"tls": CLIENT_CERTIFICATE}})
+    patch_spec(kube, namespace, "KafkaConnection", "no-cert", {"tls": CLIENT_CERTIFICATE})
     wait_condition(kube, namespace, "KafkaConnection", "wrong-ca", reason="Connected")
     wait_condition(kube, namespace, "KafkaConnection", "no-cert", reason="Connected")
     wait_condition(kube, namespace, "EventTopic", "events", reason="InSync")
-    _assert_never_shown(kube, namespace, operator, key)
+    _assert_never_shown(kube, namespace, operator, *keys)
