@@ -155,6 +155,10 @@ class ClusterAdmin:
                                                timeout=self.request_timeout)
         except KafkaException as error:
             raise self._explain(error, "metadata") from None
+        # The brokers accept this client now (e.g. they were made to trust its certificate): a
+        # later outage is an outage, not that old refusal.
+        self._client.poll(0)
+        self._auth_error = None
         return ClusterInfo(cluster_id=str(metadata.cluster_id), broker_count=len(metadata.brokers),
                            controller_id=metadata.controller_id)
 
