@@ -1,8 +1,8 @@
 """KafkaConnection over TLS, against the local broker's TLS listeners: server TLS with a CA from
 a Secret, mutual TLS (a client certificate and key from a Secret), SASL over TLS. Topics are
-created through them and consumers read through them; a wrong CA or a missing client
-certificate is `Ready=False`, `TlsFailed`, with a message naming the field to fix. Key material
-never shows in the operator's log, Events or status."""
+created through them and consumers read through them; a wrong CA, a missing or untrusted client
+certificate, or a Secret that holds no PEM is `Ready=False`, `TlsFailed`, with a message naming
+the field to fix. Key material never shows in the operator's log, Events or status."""
 
 from __future__ import annotations
 
