@@ -15,6 +15,10 @@ def _usage(info: StackInfo) -> str:
         f"  kafka bootstrap:  {info.kafka_bootstrap}  (PLAINTEXT)",
         f"  kafka SASL:       {info.kafka_sasl_bootstrap}  (SASL_PLAINTEXT; PLAIN, SCRAM-SHA-256/512;"
         f" user {info.sasl_username}, password in {info.run_dir}/state.json)",
+        f"  kafka TLS:        {info.kafka_ssl_bootstrap}  (SSL; CA {info.kafka_ca})",
+        f"  kafka mTLS:       {info.kafka_mtls_bootstrap}  (SSL, client certificate required:"
+        f" {info.kafka_client_certificate}, key {info.kafka_client_key})",
+        f"  kafka SASL_SSL:   {info.kafka_sasl_ssl_bootstrap}  (SASL_SSL; the SASL users, the TLS CA)",
         f"  logs:             {info.run_dir}/logs/",
         "",
         f"  export KUBECONFIG={info.kubeconfig} PATH={info.bin_dir}:$PATH; kubectl get nodes",

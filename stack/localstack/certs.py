@@ -1,9 +1,16 @@
-"""A throw-away PKI for the control plane: CA, serving cert, admin client cert, SA key pair."""
+"""Throw-away PKIs: one for the control plane, one for Kafka's TLS listeners.
+
+The two CAs are separate on purpose: the Kubernetes API server accepts any client certificate
+its CA signed as a user, so a Kafka client certificate from that CA would also be a Kubernetes
+credential. Keeping them apart also gives tests a real CA that did not sign the broker (the
+control plane's), for the "wrong CA" case.
+"""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -12,17 +19,25 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = datetime.timedelta(days=3650)
+_LOCALHOST = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
 
 
 def _key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _write_key(key: rsa.RSAPrivateKey, path: Path) -> None:
-    path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ))
+def _key_pem(key: rsa.RSAPrivateKey, pkcs8: bool = False) -> bytes:
+    # Kafka's PEM key stores read PKCS#8 only; the control plane takes the traditional form.
+    form = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.TraditionalOpenSSL
+    return key.private_bytes(serialization.Encoding.PEM, form, serialization.NoEncryption())
+
+
+def _cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
     path.chmod(0o600)
 
 
@@ -43,40 +58,97 @@ def _builder(subject: x509.Name, issuer: x509.Name, key: rsa.RSAPrivateKey) -> x
     )
 
 
-def write_pki(directory: Path) -> None:
-    """Writes ca.{crt,key}, serving.{crt,key}, admin.{crt,key} and sa.{key,pub} into directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key = _key()
-    ca_name = _name("eventsub-localstack-ca")
-    ca = (
-        _builder(ca_name, ca_name, ca_key)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-            key_encipherment=False, data_encipherment=False, key_agreement=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    _write_key(ca_key, directory / "ca.key")
-    (directory / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+@dataclass(frozen=True)
+class _Ca:
+    name: x509.Name
+    key: rsa.RSAPrivateKey
+    cert: x509.Certificate
 
-    def leaf(stem: str, subject: x509.Name, usage: x509.ObjectIdentifier,
-             sans: list[x509.GeneralName] | None = None) -> None:
+    @classmethod
+    def create(cls, common_name: str) -> _Ca:
+        key, name = _key(), _name(common_name)
+        cert = (
+            _builder(name, name, key)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        return cls(name, key, cert)
+
+    def issue(self, subject: x509.Name, usage: x509.ObjectIdentifier,
+              sans: list[x509.GeneralName] | None = None) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         key = _key()
-        builder = _builder(subject, ca_name, key).add_extension(
+        builder = _builder(subject, self.name, key).add_extension(
             x509.ExtendedKeyUsage([usage]), critical=False)
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        _write_key(key, directory / f"{stem}.key")
-        (directory / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return key, builder.sign(self.key, hashes.SHA256())
 
-    leaf("serving", _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH,
-         [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")])
+
+def write_pki(directory: Path) -> None:
+    """Writes ca.{crt,key}, serving.{crt,key}, admin.{crt,key} and sa.{key,pub} into directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = _Ca.create("eventsub-localstack-ca")
+    _write_secret(directory / "ca.key", _key_pem(ca.key))
+    (directory / "ca.crt").write_bytes(_cert_pem(ca.cert))
+
+    def leaf(stem: str, subject: x509.Name, usage: x509.ObjectIdentifier,
+             sans: list[x509.GeneralName] | None = None) -> None:
+        key, cert = ca.issue(subject, usage, sans)
+        _write_secret(directory / f"{stem}.key", _key_pem(key))
+        (directory / f"{stem}.crt").write_bytes(_cert_pem(cert))
+
+    leaf("serving", _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _LOCALHOST)
     # O=system:masters bypasses RBAC: the admin identity of tests and the stack itself.
     leaf("admin", _name("eventsub-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH)
 
     sa_key = _key()
-    _write_key(sa_key, directory / "sa.key")
+    _write_secret(directory / "sa.key", _key_pem(sa_key))
     (directory / "sa.pub").write_bytes(sa_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+@dataclass(frozen=True)
+class KafkaPki:
+    """The files of Kafka's PKI: what the broker loads and what a client needs."""
+
+    ca: Path  # the CA certificate: the broker's trust store, and the clients' CA
+    broker: Path  # the broker's PEM key store: its PKCS#8 key, then its certificate
+    client_certificate: Path
+    client_key: Path
+
+    @classmethod
+    def at(cls, directory: Path) -> KafkaPki:
+        return cls(directory / "ca.crt", directory / "broker.pem", directory / "client.crt",
+                   directory / "client.key")
+
+
+def write_kafka_pki(directory: Path) -> KafkaPki:
+    """A CA of its own, the broker's certificate (SANs 127.0.0.1 and localhost) and one client
+    certificate for the listener that requires them. The CA's key is not kept: nothing else
+    is ever signed with it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = KafkaPki.at(directory)
+    ca = _Ca.create("eventsub-localstack-kafka-ca")
+    pki.ca.write_bytes(_cert_pem(ca.cert))
+    key, cert = ca.issue(_name("localhost"), ExtendedKeyUsageOID.SERVER_AUTH, _LOCALHOST)
+    _write_secret(pki.broker, _key_pem(key, pkcs8=True) + _cert_pem(cert))
+    key, cert = ca.issue(_name("eventsub-kafka-client"), ExtendedKeyUsageOID.CLIENT_AUTH)
+    _write_secret(pki.client_key, _key_pem(key, pkcs8=True))
+    pki.client_certificate.write_bytes(_cert_pem(cert))
+    return pki
+
+
+def unrelated_ca_pem() -> bytes:
+    """The certificate of a fresh CA that signed nothing: a wrong CA, for tests."""
+    return _cert_pem(_Ca.create("eventsub-unrelated-ca").cert)
+
+
+def unrelated_client_pem() -> tuple[bytes, bytes]:
+    """A client certificate and its key from a fresh CA that nothing trusts, for tests."""
+    key, cert = _Ca.create("eventsub-unrelated-ca").issue(
+        _name("eventsub-untrusted-client"), ExtendedKeyUsageOID.CLIENT_AUTH)
+    return _cert_pem(cert), _key_pem(key, pkcs8=True)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from localstack import kafka, processes
+from localstack.certs import write_kafka_pki
 from localstack.paths import Binaries
 from localstack.ports import choose_ports
 
@@ -18,8 +19,8 @@ def extra_broker(directory: Path, overrides: Mapping[str, str]) -> Iterator[str]
     """Runs a single-node broker in directory; yields its PLAINTEXT bootstrap address."""
     binaries = Binaries.locate()
     ports = choose_ports()
-    properties = kafka.server_properties(directory / "data", ports["kafka"], ports["kafka_sasl"],
-                                         ports["kafka_controller"], "extra", "extra-password")
+    properties = kafka.server_properties(directory / "data", ports, write_kafka_pki(directory / "pki"),
+                                         "extra", "extra-password")
     properties += "".join(f"{key}={value}\n" for key, value in overrides.items())
     config = kafka.write_config(directory, binaries.kafka_libs, properties)
     kafka.format_storage(binaries.java, binaries.kafka_libs, config, kafka.new_cluster_id(),

@@ -6,8 +6,10 @@ import base64
 import os
 import secrets
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
+from localstack.certs import KafkaPki
 from localstack.errors import StackError
 
 LOG4J = """\
@@ -26,28 +28,66 @@ logger.apache.level = WARN
 
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
+# (listener name, port name, security protocol). MTLS is an SSL listener that requires a
+# client certificate; the others are named after their protocol.
+LISTENERS = (
+    ("PLAINTEXT", "kafka", "PLAINTEXT"),
+    ("SASL_PLAINTEXT", "kafka_sasl", "SASL_PLAINTEXT"),
+    ("SSL", "kafka_ssl", "SSL"),
+    ("MTLS", "kafka_mtls", "SSL"),
+    ("SASL_SSL", "kafka_sasl_ssl", "SASL_SSL"),
+    ("CONTROLLER", "kafka_controller", "PLAINTEXT"),
+)
 
-def server_properties(data_dir: Path, port: int, sasl_port: int, controller_port: int,
-                      sasl_user: str, sasl_password: str) -> str:
+
+def _listener_lines(ports: Mapping[str, int]) -> list[str]:
+    addresses = ",".join(f"{name}://127.0.0.1:{ports[port]}" for name, port, _ in LISTENERS)
+    return [
+        f"listeners={addresses}",
+        f"advertised.listeners={addresses}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map="
+        + ",".join(f"{name}:{protocol}" for name, _, protocol in LISTENERS),
+    ]
+
+
+def _sasl_lines(user: str, password: str) -> list[str]:
     plain = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
-             f'user_{sasl_user}="{sasl_password}";')
+             f'user_{user}="{password}";')
     scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    lines = []
+    for listener in ("sasl_plaintext", "sasl_ssl"):  # the same mechanisms and users on both
+        prefix = f"listener.name.{listener}"
+        lines += [
+            f"{prefix}.sasl.enabled.mechanisms={','.join(SASL_MECHANISMS)}",
+            f"{prefix}.plain.sasl.jaas.config={plain}",
+            f"{prefix}.scram-sha-256.sasl.jaas.config={scram}",
+            f"{prefix}.scram-sha-512.sasl.jaas.config={scram}",
+        ]
+    return lines
+
+
+def _tls_lines(pki: KafkaPki) -> list[str]:
+    # Kafka reads PEM files directly: no JKS or PKCS#12 conversion, no store passwords.
+    return [
+        "ssl.keystore.type=PEM",
+        f"ssl.keystore.location={pki.broker}",
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={pki.ca}",
+        "listener.name.mtls.ssl.client.auth=required",
+    ]
+
+
+def server_properties(data_dir: Path, ports: Mapping[str, int], pki: KafkaPki,
+                      sasl_user: str, sasl_password: str) -> str:
     lines = [
         "process.roles=broker,controller",
         "node.id=1",
-        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
-        f"CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
-        f"CONTROLLER://127.0.0.1:{controller_port}",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
-        "SASL_PLAINTEXT:SASL_PLAINTEXT",
-        f"listener.name.sasl_plaintext.sasl.enabled.mechanisms={','.join(SASL_MECHANISMS)}",
-        f"listener.name.sasl_plaintext.plain.sasl.jaas.config={plain}",
-        f"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config={scram}",
-        f"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={scram}",
+        f"controller.quorum.bootstrap.servers=127.0.0.1:{ports['kafka_controller']}",
+        *_listener_lines(ports),
+        *_sasl_lines(sasl_user, sasl_password),
+        *_tls_lines(pki),
         f"log.dirs={data_dir}",
         "num.partitions=1",
         "offsets.topic.replication.factor=1",

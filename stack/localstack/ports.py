@@ -10,7 +10,7 @@ from localstack.errors import StackError
 # Every port the stack listens on; EVENTSUB_PORT_<NAME> pins one (e.g. EVENTSUB_PORT_KAFKA=9092).
 PORT_NAMES = (
     "etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok",
-    "kafka", "kafka_sasl", "kafka_controller",
+    "kafka", "kafka_sasl", "kafka_ssl", "kafka_mtls", "kafka_sasl_ssl", "kafka_controller",
 )
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localstack import kafka, kube, processes
-from localstack.certs import write_pki
+from localstack.certs import write_kafka_pki, write_pki
 from localstack.kwok_stages import write_stages
 from localstack.paths import Binaries, run_dir
 from localstack.ports import choose_ports
@@ -30,6 +30,12 @@ class StackInfo:
     kubeconfig: str
     kafka_bootstrap: str
     kafka_sasl_bootstrap: str
+    kafka_ssl_bootstrap: str  # TLS, server certificate only
+    kafka_mtls_bootstrap: str  # TLS that requires a client certificate
+    kafka_sasl_ssl_bootstrap: str  # SASL over TLS, the same users as kafka_sasl_bootstrap
+    kafka_ca: str  # path of the PEM CA certificate that signed the broker's certificate
+    kafka_client_certificate: str  # paths of a PEM client certificate and its key, for MTLS
+    kafka_client_key: str
     sasl_username: str
     sasl_password: str
     kafka_cluster_id: str
@@ -48,8 +54,17 @@ class StackInfo:
     def load(cls, directory: Path) -> StackInfo | None:
         try:
             return cls(**json.loads((directory / "state.json").read_text()))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError):  # TypeError: written by another version
             return None
+
+    @staticmethod
+    def recorded_pids(directory: Path) -> dict[str, int]:
+        """The pids state.json records, even when the rest of it is from another version."""
+        try:
+            pids = json.loads((directory / "state.json").read_text()).get("pids") or {}
+            return {str(name): int(pid) for name, pid in pids.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
 
 
 class LocalStack:
@@ -93,10 +108,7 @@ class LocalStack:
     def down(self) -> list[str]:
         """Stops every process this run directory started; returns the names stopped."""
         with self._lock():
-            info = StackInfo.load(self.dir)
-            if info is None:
-                return []
-            stopped = self._stop_all(info)
+            stopped = _stop_pids(StackInfo.recorded_pids(self.dir))
             (self.dir / "state.json").unlink(missing_ok=True)
             return stopped
 
@@ -150,6 +162,7 @@ class LocalStack:
         ports = choose_ports()
         pki = self.dir / "pki"
         write_pki(pki)
+        kafka_pki = write_kafka_pki(pki / "kafka")
         kubeconfig = self.dir / "kubeconfig"
         kube.write_kubeconfig(kubeconfig, pki, ports["apiserver"])
         bin_dir = self.dir / "bin"
@@ -160,13 +173,17 @@ class LocalStack:
             run_dir=str(self.dir), kubeconfig=str(kubeconfig),
             kafka_bootstrap=f"127.0.0.1:{ports['kafka']}",
             kafka_sasl_bootstrap=f"127.0.0.1:{ports['kafka_sasl']}",
+            kafka_ssl_bootstrap=f"127.0.0.1:{ports['kafka_ssl']}",
+            kafka_mtls_bootstrap=f"127.0.0.1:{ports['kafka_mtls']}",
+            kafka_sasl_ssl_bootstrap=f"127.0.0.1:{ports['kafka_sasl_ssl']}",
+            kafka_ca=str(kafka_pki.ca), kafka_client_certificate=str(kafka_pki.client_certificate),
+            kafka_client_key=str(kafka_pki.client_key),
             sasl_username="eventsub-test", sasl_password=secrets.token_urlsafe(18),
             kafka_cluster_id=kafka.new_cluster_id(), ports=ports, bin_dir=str(bin_dir),
         )
         config = kafka.write_config(
             self.dir / "kafka", binaries.kafka_libs,
-            kafka.server_properties(self.dir / "kafka" / "data", ports["kafka"],
-                                    ports["kafka_sasl"], ports["kafka_controller"],
+            kafka.server_properties(self.dir / "kafka" / "data", ports, kafka_pki,
                                     info.sasl_username, info.sasl_password))
         kafka.format_storage(binaries.java, binaries.kafka_libs, config, info.kafka_cluster_id,
                              info.sasl_username, info.sasl_password)
@@ -199,21 +216,25 @@ class LocalStack:
                              info.pids["controller_manager"], self._log("controller_manager"))
 
     def _stop_all(self, info: StackInfo) -> list[str]:
-        stopped = []
-        for name in reversed(COMPONENTS):
-            pid = info.pids.get(name)
-            if pid and processes.alive(pid):
-                processes.stop(pid)
-                stopped.append(name)
+        stopped = _stop_pids(info.pids)
         info.pids.clear()
         return stopped
 
     def _stop_leftovers(self) -> None:
-        """A half-dead stack from an earlier run (crash, reboot): stop what is left of it."""
-        info = StackInfo.load(self.dir)
-        if info is not None:
-            self._stop_all(info)
-            (self.dir / "state.json").unlink(missing_ok=True)
+        """What is left of an earlier stack (a crash, a reboot, or one started by an older
+        version whose state this one cannot use): stop it."""
+        _stop_pids(StackInfo.recorded_pids(self.dir))
+        (self.dir / "state.json").unlink(missing_ok=True)
+
+
+def _stop_pids(pids: dict[str, int]) -> list[str]:
+    stopped = []
+    for name in reversed(COMPONENTS):
+        pid = pids.get(name)
+        if pid and processes.alive(pid):
+            processes.stop(pid)
+            stopped.append(name)
+    return stopped
 
 
 def environment(info: StackInfo) -> dict[str, str]:

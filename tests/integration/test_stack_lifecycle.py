@@ -5,6 +5,7 @@ Also: a taken port, a missing toolchain and missing binaries stop with one clear
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -111,3 +112,27 @@ def test_missing_java_or_binaries_is_one_clear_line(tmp_path: Path) -> None:
     lines = empty_cache.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: not built yet: etcd, kube-apiserver")
     assert "make binaries" in lines[0]
+
+
+def test_up_stops_a_stack_whose_state_an_older_version_wrote(tmp_path: Path) -> None:
+    """A state.json without the fields this version needs: the stack it describes is not
+    reused, and `up` stops its processes before starting anything."""
+    run_dir = tmp_path / "old"
+    old = {name: processes.start(name, ["sleep", "300"], run_dir / "logs", tmp_path)
+           for name in ("etcd", "apiserver", "kafka")}
+    try:
+        (run_dir / "state.json").write_text(json.dumps({
+            "run_dir": str(run_dir), "kubeconfig": str(run_dir / "kubeconfig"),
+            "kafka_bootstrap": "127.0.0.1:1", "kafka_sasl_bootstrap": "127.0.0.1:2",
+            "sasl_username": "u", "sasl_password": "p", "kafka_cluster_id": "c",
+            "ports": {}, "pids": old, "bin_dir": ""}))
+        assert LocalStack(run_dir).running() is None
+        # With no binaries, `up` fails right after clearing what was left: nothing new starts.
+        result = _localstack(["up"], {"EVENTSUB_RUN_DIR": str(run_dir),
+                                      "EVENTSUB_CACHE": str(tmp_path / "empty")})
+        assert result.returncode == 1 and "not built yet" in result.stderr, result.stderr
+        assert not [name for name, pid in old.items() if processes.alive(pid)]
+        assert not (run_dir / "state.json").exists()
+    finally:
+        for pid in old.values():
+            processes.stop(pid, grace_seconds=1)

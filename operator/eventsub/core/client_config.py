@@ -9,6 +9,10 @@ from dataclasses import dataclass
 
 from eventsub.api.connection import KafkaConnectionSpec
 
+# The spec field behind each TLS setting: error messages name the field a user can fix.
+TLS_FIELDS = {"ssl.ca.pem": "spec.tls.ca", "ssl.certificate.pem": "spec.tls.clientCertificate",
+              "ssl.key.pem": "spec.tls.clientKey"}
+
 
 @dataclass(frozen=True)
 class Credentials:

@@ -38,6 +38,7 @@ from confluent_kafka.admin import (
 from eventsub import fence
 from eventsub.core.topic_plan import DesiredTopic, ObservedTopic
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable, from_exception
+from eventsub.kafka.tls_errors import tls_failure
 
 logger = logging.getLogger("eventsub.kafka")
 T = TypeVar("T")
@@ -74,15 +75,30 @@ class ClusterAdmin:
         self.request_timeout = request_timeout
         self.calls: collections.Counter[str] = collections.Counter()  # admin calls, by kind
         self._auth_error: KafkaError | None = None
+        self._client_certificate = bool(config.get("ssl.certificate.pem"))
         settings: dict[str, Any] = {**DEFAULTS, **config, "error_cb": self._on_error,
                                     "logger": logger}
-        self._client = AdminClient(settings)
+        try:
+            self._client = AdminClient(settings)
+        except KafkaException as error:  # a setting it refuses, or TLS material it cannot load
+            raise self._refused_settings(error) from None
+
+    def _refused_settings(self, error: KafkaException) -> KafkaRequestError:
+        text = error.args[0].str() if error.args and isinstance(error.args[0], KafkaError) else str(error)
+        text = text.removeprefix("Failed to create admin client: ")
+        tls = tls_failure(text, self._client_certificate)
+        return tls or KafkaRequestError("InvalidConfig", f"the Kafka client refused its settings: {text}")
 
     def _on_error(self, error: KafkaError) -> None:
-        # Authentication failures arrive here, not on the request futures (which just time out).
+        # Authentication and TLS failures arrive here, not on the request futures (which fail
+        # as "transport failure" or time out). A broker refusing the client's certificate is a
+        # transport error: recognised by its text.
         if error.code() in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED,
-                            KafkaError._SSL):
+                            KafkaError._SSL) or self._tls_failure(error) is not None:
             self._auth_error = error
+
+    def _tls_failure(self, error: KafkaError) -> KafkaRequestError | None:
+        return tls_failure(error.str(), self._client_certificate)
 
     async def _await(self, future: Future[T], what: str) -> T:
         try:
@@ -94,7 +110,8 @@ class ClusterAdmin:
         mapped = from_exception(error, what)
         self._client.poll(0)  # serves error_cb, which only runs from poll()
         if isinstance(mapped, KafkaUnavailable) and self._auth_error is not None:
-            return from_exception(KafkaException(self._auth_error), what)
+            return (self._tls_failure(self._auth_error)
+                    or from_exception(KafkaException(self._auth_error), what))
         return mapped
 
     async def _gather(self, futures: Mapping[Any, Future[Any]], what: str) -> dict[Any, Any]:
@@ -140,6 +157,10 @@ class ClusterAdmin:
                                                timeout=self.request_timeout)
         except KafkaException as error:
             raise self._explain(error, "metadata") from None
+        # The brokers accept this client now (e.g. they were made to trust its certificate): a
+        # later outage is an outage, not that old refusal.
+        self._client.poll(0)
+        self._auth_error = None
         return ClusterInfo(cluster_id=str(metadata.cluster_id), broker_count=len(metadata.brokers),
                            controller_id=metadata.controller_id,
                            broker_ids=tuple(sorted(metadata.brokers)))

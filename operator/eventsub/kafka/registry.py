@@ -39,10 +39,11 @@ class ConnectionRegistry:
         wanted = fingerprint(config)
         if current is not None and current.fingerprint == wanted:
             return current
-        if current is not None:
-            self._retire(current.admin)
+        # Made first: settings the client refuses raise here and leave the current entry as it was.
         entry = Entry(admin=ClusterAdmin(config, self.request_timeout), fingerprint=wanted,
                       config=dict(config))
+        if current is not None:
+            self._retire(current.admin)
         self._entries[key] = entry
         return entry
 
