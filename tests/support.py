@@ -29,3 +29,15 @@ def eventually(probe: Callable[[], T], timeout: float = 60.0, interval: float = 
 def unique(prefix: str) -> str:
     """A name no earlier run used: tests may share a long-running stack."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def assigned_partitions(bootstrap: str, group: str) -> int:
+    """How many partitions the members of a Stable group own (0 while it is not Stable)."""
+    from confluent_kafka import ConsumerGroupState
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    description = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    if description.state != ConsumerGroupState.STABLE:
+        return 0
+    return sum(len(m.assignment.topic_partitions) for m in description.members if m.assignment)

@@ -19,7 +19,7 @@ from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import condition, consumed_topic, event_reasons, get, wait_condition
-from support import eventually
+from support import assigned_partitions, eventually
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -92,9 +92,11 @@ def test_a_stuck_partition_does_not_scale_out(
         kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path) -> None:
     topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
         "minReplicas": 1, "maxReplicas": 4, "lagThreshold": 10})
-    with ConsumerRunner(kube.core, namespace, "workers", tmp_path) as runner:
-        eventually(lambda: runner.processes, what="one consumer running")
-        time.sleep(3)  # let it join the group and get every partition
+    with ConsumerRunner(kube.core, namespace, "workers", tmp_path):
+        # The consumer owns every partition before the poison arrives: the stall window then
+        # runs from the poison, however long the consumer took to start.
+        eventually(lambda: assigned_partitions(stack_info.kafka_bootstrap, f"{namespace}.workers")
+                   == 4, timeout=60, what="the consumer owning the 4 partitions")
         _produce(stack_info.kafka_bootstrap, topic, 4, 1, partition=0, value=b"poison")
         _produce(stack_info.kafka_bootstrap, topic, 4, 200, partition=0)
         body = wait_condition(kube, namespace, "EventSubscription", "workers", type_="Healthy",

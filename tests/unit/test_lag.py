@@ -79,6 +79,15 @@ def _samples(*rows: tuple[float, int | None, int, str | None]) -> list[HealthSam
     ([(0, 10, 5, "a"), (15, 10, 8, "a"), (25, 10, 8, "b"), (40, 10, 8, "b")], 1, OK),
     # ...and a poison message is still caught a window after the new owner got it.
     ([(0, 10, 5, "a"), (10, 10, 5, "b"), (25, 10, 5, "b"), (40, 10, 5, "b")], 1, STALL),
+    # Idle with no work, then a poison at 40 s: stalled one window after the work arrived,
+    # not only once the idle samples have left the history...
+    ([(0, 10, 0, "m"), (20, 10, 0, "m"), (40, 10, 5, "m"), (55, 10, 5, "m"), (70, 10, 5, "m")],
+     1, STALL),
+    # ...and not before a whole window of work.
+    ([(0, 10, 0, "m"), (20, 10, 0, "m"), (40, 10, 5, "m"), (55, 10, 5, "m"), (69, 10, 5, "m")],
+     1, OK),
+    # The same without consumers: stopped a window after the work arrived.
+    ([(0, 10, 0, None), (40, 10, 5, None), (70, 10, 5, None)], 0, STOP),
     # Being reassigned (the group has members, nobody owns it yet): not judged.
     ([(0, 10, 5, "a"), (40, 10, 8, None)], 1, UNKNOWN),
     # A consumer busy with another partition's batch, then back here: moving, OK.

@@ -5,7 +5,8 @@ clock starts when its current owner got it (a rebalance restarts it) or when its
 offset last moved, whichever is later. Not from one poll to the next, so a rebalance, or a
 consumer working through another partition's batch, is never a stall.
 - Stall: lag > 0 all along, and the committed offset has not moved for a whole window since the
-  partition's current owner got it, e.g. a poison message. More replicas would not help, so a
+  partition's current owner got it and since it got work (lag went from 0 to more), e.g. a
+  poison message. More replicas would not help, so a
   stalled partition does not drive scale-out.
 - Stop: lag > 0 and the committed offset has not moved for a whole window, with no consumer in
   the group.
@@ -61,9 +62,12 @@ def partition_health(samples: Sequence[HealthSample], window: float, members: in
     if members > 0 and latest.owner is None:
         return UNKNOWN  # being reassigned: nobody had a chance yet
     moved_at = _since(samples, lambda s: s.committed)  # when it reached its current offset
-    idle_since = max(moved_at, _since(samples, lambda s: s.owner)) if members > 0 else moved_at
-    idle = [s for s in samples if s.time >= idle_since]
-    if latest.time - idle_since >= window and all(s.lag > 0 for s in idle):
+    # The window runs from the latest of: the offset last moved, the partition got work (lag
+    # went from 0 to more), its current owner got it. Nobody is stuck before there was work.
+    starts = [moved_at, _since(samples, lambda s: s.lag > 0)]
+    if members > 0:
+        starts.append(_since(samples, lambda s: s.owner))
+    if latest.time - max(starts) >= window:
         return STALL if members > 0 else STOP
     if latest.time - samples[0].time < window:  # too little history for a trend
         return OK if moved_at > samples[0].time else UNKNOWN
