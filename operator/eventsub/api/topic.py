@@ -19,6 +19,7 @@ DeletionPolicy = Literal["Retain", "Delete"]
 # Held by Delete-policy EventTopics until their Kafka topic is deleted.
 DELETE_TOPIC_FINALIZER = "eventsub.io/delete-kafka-topic"
 SchemaFormat = Literal["Avro", "Protobuf", "JsonSchema"]
+Lifecycle = Literal["Experimental", "Active", "Deprecated"]
 
 
 class TopicSchema(ApiModel):
@@ -50,6 +51,11 @@ class TopicCatalog(ApiModel):
                          Field(max_length=100)] = []
     """Services that write this topic besides subscriptions (which declare it in their
     `produces`), e.g. a web front end; the catalog shows them as its producers."""
+    lifecycle: Lifecycle = "Active"
+    """Where the event is in its life: Experimental, Active, or Deprecated (keep consuming it,
+    but plan to move to replacedBy)."""
+    replaced_by: TopicName | None = None
+    """The Kafka topic that replaces this one, for a Deprecated event."""
 
 
 class EventTopicSpec(ApiModel):

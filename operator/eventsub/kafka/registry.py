@@ -60,6 +60,12 @@ class ConnectionRegistry:
     def get(self, key: str) -> Entry | None:
         return self._entries.get(key)
 
+    def cluster_of(self, key: str) -> str:
+        """Which cluster a connection reaches: the cluster id it reported, so two connections
+        to one cluster name the same events; the connection key until it is known."""
+        entry = self._entries.get(key)
+        return (entry.cluster_id if entry is not None else None) or key
+
     def remove(self, key: str) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:

@@ -1,20 +1,26 @@
-"""Catalog governance: every few seconds the produce/consume graph is built from the cache
-(core.catalog_graph). Each subscription on a feedback loop gets a FeedbackLoop condition naming
-the cycle, with an Event and a metric, cleared once the cycle is broken; loose ends (events
-without owner or description, topics nobody produces or consumes) are exported as metrics.
-Warnings only: nothing here stops a consumer."""
+"""The live catalog and its governance.
+
+LiveCatalog builds the catalog snapshot (core.catalog_snapshot) from the cache, on any replica,
+at most once a second; the activity figures come from the autoscaler's lag reads, so only the
+leader has them. CatalogGovernance, on the leader, checks the graph every few seconds: each
+subscription on a feedback loop gets a FeedbackLoop condition naming the cycle, with an Event
+and a metric, cleared once the cycle is broken; loose ends (events without owner or
+description, topics nobody produces or consumes) are exported as metrics. Warnings only:
+nothing here stops a consumer."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable
 
 from eventsub import metrics
 from eventsub.api.resources import EVENT_SUBSCRIPTION, EVENT_TOPIC
 from eventsub.api.subscription import SubscriptionCatalogStatus
-from eventsub.core.catalog_graph import Event, Findings, Service, TopicFacts, analyse, describe_cycle
+from eventsub.core.activity import ActivityTracker
+from eventsub.core.catalog_graph import Findings, describe_cycle
+from eventsub.core.catalog_snapshot import Catalog, build
 from eventsub.core.status import CATALOG
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.kube.api import Kube
@@ -25,13 +31,30 @@ from eventsub.runtime.cache import Body, ObjectCache
 
 logger = logging.getLogger("eventsub.catalog")
 PASS_SECONDS = 5.0
+SNAPSHOT_SECONDS = 1.0  # a snapshot is reused this long
 LOOP = "FeedbackLoop"
 
 
+class LiveCatalog:
+    def __init__(self, cache: ObjectCache, registry: ConnectionRegistry, activity: ActivityTracker,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cache, self.registry, self.activity, self.clock = cache, registry, activity, clock
+        self._latest: tuple[float, Catalog] | None = None
+
+    def snapshot(self) -> Catalog:
+        now = self.clock()
+        if self._latest is not None and now - self._latest[0] < SNAPSHOT_SECONDS:
+            return self._latest[1]
+        catalog = build(self.cache.items(EVENT_TOPIC.plural),
+                        self.cache.items(EVENT_SUBSCRIPTION.plural),
+                        self.registry.cluster_of, self.activity.all())
+        self._latest = (now, catalog)
+        return catalog
+
+
 class CatalogGovernance:
-    def __init__(self, kube: Kube, cache: ObjectCache, registry: ConnectionRegistry,
-                 pass_seconds: float = PASS_SECONDS) -> None:
-        self.kube, self.cache, self.registry = kube, cache, registry
+    def __init__(self, kube: Kube, catalog: LiveCatalog, pass_seconds: float = PASS_SECONDS) -> None:
+        self.kube, self.catalog = kube, catalog
         self.pass_seconds = pass_seconds
         # The FeedbackLoop message last written per subscription: the cache may not show the
         # write yet at the next pass, and a second write would repeat the Event.
@@ -46,29 +69,13 @@ class CatalogGovernance:
             await asyncio.sleep(self.pass_seconds)
 
     async def check(self) -> Findings:
-        topics, services = self.graph()
-        findings = analyse(topics, services)
-        _export(findings, [s.key for s in services])
-        subscriptions = self.cache.items(EVENT_SUBSCRIPTION.plural)
-        self._written = {k: m for k, m in self._written.items() if k in dict(subscriptions)}
-        for key, body in subscriptions:
+        snapshot = self.catalog.snapshot()
+        findings = snapshot.findings
+        _export(findings, list(snapshot.consumers))
+        self._written = {k: m for k, m in self._written.items() if k in snapshot.consumers}
+        for key, body in self.catalog.cache.items(EVENT_SUBSCRIPTION.plural):
             await self._mark(key, body, findings.loops.get(key))
         return findings
-
-    def graph(self) -> tuple[list[TopicFacts], list[Service]]:
-        """The catalog's view of every EventTopic and EventSubscription in the cache."""
-        topics = {key: _topic_facts(key, body, self._cluster(body))
-                  for key, body in self.cache.items(EVENT_TOPIC.plural)}
-        services = [_service(key, body, self._cluster(body), topics)
-                    for key, body in self.cache.items(EVENT_SUBSCRIPTION.plural)]
-        return list(topics.values()), services
-
-    def _cluster(self, body: Body) -> str:
-        """Which cluster an object's topics are on: the cluster id its connection reported, so
-        two connections to one cluster see the same events; else the connection itself."""
-        connection = f"{body['metadata']['namespace']}/{_spec(body).get('connectionRef', {}).get('name')}"
-        entry = self.registry.get(connection)
-        return (entry.cluster_id if entry is not None else None) or connection
 
     async def _mark(self, key: str, body: Body, cycle: tuple[str, ...] | None) -> None:
         """Writes the FeedbackLoop condition when it changes, with an Event."""
@@ -90,33 +97,6 @@ class CatalogGovernance:
         else:
             logger.warning("%s: %s", key, message)
             await self.kube.post_event(ref, "Warning", LOOP, message)
-
-
-def _spec(body: Body) -> Mapping[str, Any]:
-    spec = body.get("spec")
-    return spec if isinstance(spec, dict) else {}
-
-
-def _topic_facts(key: str, body: Body, cluster: str) -> TopicFacts:
-    spec = _spec(body)
-    catalog = spec.get("catalog") or {}
-    return TopicFacts(key=key, event=(cluster, spec.get("topicName") or body["metadata"]["name"]),
-                      owner=catalog.get("owner"), description=catalog.get("description"),
-                      producers=tuple(catalog.get("producers") or ()))
-
-
-def _service(key: str, body: Body, cluster: str, topics: Mapping[str, TopicFacts]) -> Service:
-    spec, namespace = _spec(body), body["metadata"]["namespace"]
-    consumes: list[Event] = []
-    for entry in spec.get("topics") or ():
-        if entry.get("eventTopic"):
-            facts = topics.get(f"{namespace}/{entry['eventTopic']}")
-            if facts is not None:  # a missing EventTopic is the subscription's own Ready=False
-                consumes.append(facts.event)
-        elif entry.get("name"):
-            consumes.append((cluster, entry["name"]))
-    return Service(key=key, consumes=tuple(consumes),
-                   produces=tuple((cluster, name) for name in spec.get("produces") or ()))
 
 
 def _stored_loop_message(body: Body) -> str | None:

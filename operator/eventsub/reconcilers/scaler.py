@@ -17,6 +17,7 @@ from eventsub.api.subscription import (
     PartitionLag,
     SubscriptionLagStatus,
 )
+from eventsub.core.activity import ActivityTracker
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import Observation, observe
 from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
@@ -51,6 +52,7 @@ class Scaler:
         self.kube, self.cache, self.connections, self.clock = kube, cache, connections, clock
         self.targets: dict[str, Target] = {}
         self.keeper = OffsetKeeper(kube)
+        self.activity = ActivityTracker()  # per event, for the catalog
         self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
         self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
         # Why a subscription must not be scaled now (a replay has paused it), or None.
@@ -124,6 +126,7 @@ class Scaler:
                 groups.setdefault(t.group, []).extend(t.topics)
             reads = await collect(entry.admin, groups)
             self._heal(connection, reads)
+            self._sample_activity(connection, reads)
             await self._keep_offsets(targets, reads, entry)
         metrics.LAG_CYCLE_SECONDS.labels(connection).observe(time.monotonic() - started)
         now = self.clock()
@@ -136,6 +139,17 @@ class Scaler:
                 logger.warning("scaling %s: %s", target.key, result.message)
             elif isinstance(result, Exception):
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
+
+    def _sample_activity(self, connection: str, reads: dict[str, GroupRead]) -> None:
+        """Each topic's summed log-end offsets, as this cycle read them, for the catalog."""
+        ends: dict[tuple[str, int], int] = {}
+        for read in reads.values():
+            ends.update({(p.topic, p.partition): p.log_end for p in read.offsets})
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        cluster = self.connections.registry.cluster_of(connection)
+        for (topic, _), end in ends.items():
+            totals[(cluster, topic)] += end
+        self.activity.observe(totals, time.time())
 
     async def _keep_offsets(self, targets: list[Target], reads: dict[str, GroupRead],
                             entry: Entry) -> None:

@@ -8,7 +8,7 @@ from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.kube.api import Kube, KubeApi
 from eventsub.reconcilers import connections, replays, subscriptions, topics
-from eventsub.reconcilers.catalog import CatalogGovernance
+from eventsub.reconcilers.catalog import CatalogGovernance, LiveCatalog
 from eventsub.reconcilers.scaler import Scaler
 from eventsub.runtime.cache import ObjectCache
 from eventsub.runtime.contract import Body, Kind, Loop, Table, Watch, Worker
@@ -42,7 +42,8 @@ class Runtime:
         # A replay that paused a subscription owns its replicas until it resumes it.
         self.scaler.held = self.replays.holding
         self.subscriptions.held = self.replays.holding
-        self.catalog = CatalogGovernance(kube, self.cache, self.registry)
+        self.catalog = LiveCatalog(self.cache, self.registry, self.scaler.activity)
+        self.governance = CatalogGovernance(kube, self.catalog)
         self.manager = Manager(self.cache, self.table())
 
     def table(self) -> Table:
@@ -69,7 +70,7 @@ class Runtime:
             ),
             workers=(Worker("EventTopicDeletion", self.topics.deletions,
                             topics.TopicDeletions(self.topics), batch=20),),
-            loops=(Loop("scaler", self.scaler.run), Loop("catalog", self.catalog.run)),
+            loops=(Loop("scaler", self.scaler.run), Loop("catalog", self.governance.run)),
         )
 
     def _availability(self, connection_key: str) -> None:
