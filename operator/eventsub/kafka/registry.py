@@ -40,7 +40,8 @@ class ConnectionRegistry:
         if current is not None and current.fingerprint == wanted:
             return current
         if current is not None:
-            self._retire(current.admin)
+            self.remove(key)
+        # Raises KafkaRequestError for settings the client refuses: then the key has no client.
         entry = Entry(admin=ClusterAdmin(config, self.request_timeout), fingerprint=wanted,
                       config=dict(config))
         self._entries[key] = entry

@@ -167,8 +167,8 @@ class ConnectionReconciler(EachKey):
             credentials = await read_credentials(self.kube, namespace, spec)
         except SecretProblem as problem:
             raise ConnectionProblem(problem.reason, problem.message) from None
-        entry = self.registry.ensure(key, client_config(spec, credentials))
         try:
+            entry = self.registry.ensure(key, client_config(spec, credentials))
             info = await entry.admin.describe_cluster()
         except KafkaRequestError as error:
             raise ConnectionProblem(error.reason, redact(error.message, credentials.secrets())) from None
