@@ -38,7 +38,7 @@ from typing import Any, Literal
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.replay import EventReplaySpec, EventReplayStatus, OffsetMove, PartitionOffset
 from eventsub.api.subscription import EventSubscriptionSpec
-from eventsub.core.deployment import SubscriptionRef
+from eventsub.core.deployment import SubscriptionRef, template_problem
 from eventsub.core.job import job_group, job_name, render_job
 from eventsub.core.lag import PartitionOffsets
 from eventsub.core.refusal import Refusal
@@ -675,6 +675,9 @@ def _start_job(state: ReplayState, seen: Observation, sub: Subscription) -> Read
         # the Job does not exist, so a restart never rewinds a running Job.
         if seen.job_template is None:
             return ReadJobTemplate(sub.key)
+        problem = template_problem(seen.job_template.subscription.template)
+        if problem is not None:  # changed since the subscription last ran
+            return _fail(state, seen, "InvalidTemplate", f"EventSubscription {sub.key}: {problem}")
         replay = seen.replay
         manifest = render_job(
             SubscriptionRef(replay.namespace, replay.name, replay.uid),
