@@ -421,7 +421,7 @@ def origin_ms(spec: EventReplaySpec, now_ms: int) -> int | None:
     origin = spec.from_
     if origin.seconds_ago is not None:
         return now_ms - origin.seconds_ago * 1000
-    return _ms(origin.timestamp) if origin.timestamp is not None else None
+    return _kafka_time(origin.timestamp) if origin.timestamp is not None else None
 
 
 def runs_first(me: ReplayIdentity, subscription: str,
@@ -444,6 +444,13 @@ def rfc3339(ms: int) -> str:
 
 def _ms(stamp: str) -> int:
     return int(datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _kafka_time(stamp: str) -> int:
+    """A time to look offsets up at. Kafka holds no message before the epoch, and a negative time
+    means something else to it (-1 the log end, -2 the log start, others are refused): a time
+    before the epoch is the epoch, whose first message is the earliest one."""
+    return max(0, _ms(stamp))
 
 
 def _move(entry: OffsetMove) -> Move:
@@ -515,7 +522,7 @@ def _plan(spec: EventReplaySpec, state: ReplayState, seen: Observation, sub: Sub
     partitions = [PartitionState(o.topic, o.partition, o.log_start, o.log_end, o.committed,
                                  at.get((o.topic, o.partition))) for o in offsets]
     job_mode = spec.mode == "Job"
-    end_ms = _ms(spec.to.timestamp) if spec.to is not None and spec.to.timestamp else None
+    end_ms = _kafka_time(spec.to.timestamp) if spec.to is not None and spec.to.timestamp else None
     ends = None
     if end_ms is not None and end_ms <= now_ms:
         if seen.at_end is None:
