@@ -10,6 +10,7 @@ generator draws from one `random.Random(seed)`, so a seed reproduces a run exact
 from __future__ import annotations
 
 import copy
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -633,7 +634,7 @@ def _replay_settings(rng: random.Random, doc: dict[str, Any], _: Generator) -> E
     spec = _spec(doc)
     if rng.random() < 0.6:
         key, value = rng.choice([("emptyGroupTimeoutSeconds", 0), ("emptyGroupTimeoutSeconds", 3601),
-                                 ("dryRun", "yes"), ("dryRun", 1)])
+                                 ("dryRun", "yes"), ("dryRun", 1), ("dryRun", [True])])
         spec[key] = value
         return refused(f"spec.{key}")
     spec["emptyGroupTimeoutSeconds"] = rng.choice([1, 3600])
@@ -771,10 +772,16 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
     for section in ("metadata", "spec"):
         old, new = before.get(section), after.get(section)
         if isinstance(old, dict) and isinstance(new, dict):
-            touched |= {f"{section}.{k}" for k in set(old) | set(new) if old.get(k) != new.get(k)}
-        elif old != new:
+            touched |= {f"{section}.{k}" for k in set(old) | set(new)
+                        if _json(old.get(k, MISSING)) != _json(new.get(k, MISSING))}
+        elif _json(old) != _json(new):
             touched.add(section)
     return touched
+
+
+def _json(value: Any) -> str:
+    """As the API server sees it: 1 and True differ, unlike in Python."""
+    return json.dumps(value, sort_keys=True)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:
@@ -782,12 +789,12 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:
     parts = []
     for section in ("metadata", "spec"):
         old, new = before.get(section), after.get(section)
-        if old == new:
+        if _json(old) == _json(new):
             continue
         if isinstance(old, dict) and isinstance(new, dict):
             keys = sorted(set(old) | set(new), key=str)
             parts += [f"{section}.{k}={_short(new.get(k, '<removed>'))}" for k in keys
-                      if old.get(k) != new.get(k)]
+                      if _json(old.get(k, MISSING)) != _json(new.get(k, MISSING))]
         else:
             parts.append(f"{section}={_short(new if section in after else '<removed>')}")
     return ", ".join(parts)

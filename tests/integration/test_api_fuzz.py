@@ -174,6 +174,25 @@ def _clean_up(kube: Kube, kafka_admin: AdminClient, world: World) -> None:
         future.result()
 
 
+def _unannounced(kube: Kube, namespace: str, cases: list[Case],
+                 bodies: dict[str, dict[str, Any]]) -> list[str]:
+    """The objects that ended not Ready without an Event of that reason. A replay writes its
+    status before it posts the Event, so they are looked for a little while."""
+    refusals = {}
+    for case in cases:
+        found = condition(bodies[f"{case.kind}/{case.name}"], _condition_type(case.kind)) or {}
+        if found.get("status") == "False":
+            refusals[(case.kind, case.name, found["reason"])] = case.describe()
+    deadline = time.monotonic() + 10
+    while True:
+        events = {(e.involved_object.kind, e.involved_object.name, e.reason)
+                  for e in kube.core.list_namespaced_event(namespace).items}
+        missing = [f"  {what}: {key[2]}" for key, what in refusals.items() if key not in events]
+        if not missing or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.5)
+
+
 def _summary(admissions: list[Admission], bodies: dict[str, dict[str, Any]]) -> str:
     counts: collections.Counter[str] = collections.Counter()
     for a in admissions:
@@ -207,15 +226,8 @@ def test_generated_resources_are_refused_or_settle_with_a_reason(
         raise AssertionError(f"seed {seed}: {error}") from None
     print(_summary(admissions, bodies))
 
-    # A refusal is announced: every object that ended not Ready has an Event with its reason.
-    events = {(e.involved_object.kind, e.involved_object.name, e.reason)
-              for e in kube.core.list_namespaced_event(world.namespace).items}
-    silent = []
-    for case in accepted:
-        found = condition(bodies[f"{case.kind}/{case.name}"], _condition_type(case.kind)) or {}
-        if found.get("status") == "False" and (case.kind, case.name, found["reason"]) not in events:
-            silent.append(f"  {case.describe()}: {found['reason']}")
-    assert not silent, f"seed {seed}: not Ready without an Event:\n" + "\n".join(silent[:40])
+    missing = _unannounced(kube, world.namespace, accepted, bodies)
+    assert not missing, f"seed {seed}: not Ready without an Event:\n" + "\n".join(missing[:40])
 
     assert operator.process.poll() is None, f"seed {seed}: the operator exited"
     log = operator.log()[log_start:]
