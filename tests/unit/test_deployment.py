@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.subscription import EventSubscriptionSpec
-from eventsub.core.deployment import SubscriptionRef, render_deployment
+from eventsub.core.deployment import SubscriptionRef, render_deployment, template_problem
 
 REF = SubscriptionRef("team-a", "emails", "uid-1")
 TEMPLATE = {"metadata": {"labels": {"app": "emails"}, "annotations": {"a": "b"}},
@@ -75,3 +77,28 @@ def test_credentials_are_secret_references_only() -> None:
 
 def test_manual_mode_leaves_replicas_out() -> None:
     assert "replicas" not in _render({"bootstrapServers": ["k:9092"]}, replicas=None)["spec"]
+
+
+C = {"name": "c", "image": "i"}
+
+
+@pytest.mark.parametrize(("template", "problem"), [
+    ({}, None),
+    ({"metadata": {"labels": None}, "spec": {"containers": [{**C, "env": None}]}}, None),
+    ({"spec": {"containers": [{**C, "env": [{"name": "X", "value": "1"}]}]}}, None),
+    ({"spec": "nope"}, "spec.template.spec must be an object"),
+    ({"metadata": ["x"]}, "spec.template.metadata must be an object"),
+    ({"metadata": None}, "spec.template.metadata must be an object"),
+    ({"metadata": {"labels": "a=b"}}, "spec.template.metadata.labels must be an object"),
+    ({"spec": {"containers": "c"}}, "spec.template.spec.containers must be a list of containers"),
+    ({"spec": {"containers": [C, "c"]}}, "spec.template.spec.containers[1] must be a container (an object)"),
+    ({"spec": {"containers": [{**C, "env": "X=1"}]}},
+     "spec.template.spec.containers[0].env must be a list of name/value objects"),
+    ({"spec": {"containers": [{**C, "env": ["X=1"]}]}},
+     "spec.template.spec.containers[0].env must be a list of name/value objects"),
+])
+def test_a_template_that_cannot_be_rendered_is_named(template: dict[str, Any],
+                                                     problem: str | None) -> None:
+    assert template_problem(template) == problem
+    if problem is None:  # what passes the check renders
+        _render({"bootstrapServers": ["k:9092"]}, template=template)

@@ -220,3 +220,18 @@ def test_a_connection_is_held_exactly_while_a_delete_policy_topic_uses_it() -> N
         await runtime.connections.reconcile([f"{NS}/local"])
         return [held, kube.finalizers[(NS, "local")]]
     assert asyncio.run(scenario()) == [["eventsub.io/delete-topics-first"], []]
+
+
+def test_client_settings_the_kafka_client_refuses_make_the_connection_not_ready() -> None:
+    async def scenario() -> dict[str, Any]:
+        kube = FakeKube()
+        runtime = Runtime(_config(), kube=kube)
+        runtime.observe("kafkaconnections", "ADDED", body("KafkaConnection", "local", {
+            "bootstrapServers": ["kafka:9092"], "clientConfig": {"no.such.property": "1"}}))
+        await runtime.connections.reconcile([f"{NS}/local"])  # raises nothing
+        assert runtime.connections.registry.get(f"{NS}/local") is None
+        return kube.status("kafkaconnections", NS, "local")
+    ready = asyncio.run(scenario())["conditions"][0]
+    assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False", "InvalidClientConfig")
+    assert ready["message"] == ('the Kafka client refused the settings: '
+                                'No such configuration property: "no.such.property"')

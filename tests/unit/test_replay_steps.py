@@ -50,6 +50,7 @@ from eventsub.core.replay_steps import (
     WriteStatus,
     advance,
     holds_subscription,
+    origin_ms,
     rfc3339,
     runs_first,
 )
@@ -700,3 +701,12 @@ def test_no_run_moves_offsets_of_a_busy_group_or_keeps_the_replicas(
         assert world.count("move", "ns.readers") == 0
     if world.count("event", "VerifyFailed"):  # only after a restart in the RESTORE_GAP
         assert crashes
+
+
+@pytest.mark.parametrize(("stamp", "expected"), [
+    ("1969-07-20T20:17:40Z", 0),  # before the epoch: Kafka's negative times mean other things
+    ("1970-01-01T00:00:00Z", 0),
+    ("2026-01-01T00:00:00+05:30", 1_767_205_800_000),
+])
+def test_a_time_before_the_epoch_starts_at_the_epoch(stamp: str, expected: int) -> None:
+    assert origin_ms(spec(**{"from": {"timestamp": stamp}}), NOW) == expected

@@ -77,9 +77,9 @@ def test_tls_material_the_client_cannot_load_is_refused_when_the_client_is_made(
         "TlsFailed", "TLS: spec.tls.ca does not hold a PEM certificate")
 
 
-def test_an_unknown_client_setting_is_invalid_config() -> None:
+def test_an_unknown_client_setting_is_invalid_client_config() -> None:
     with pytest.raises(KafkaRequestError) as refused:
         ClusterAdmin({"bootstrap.servers": "127.0.0.1:9", "no.such.setting": "1"})
-    assert refused.value.reason == "InvalidConfig"
-    assert refused.value.message == ('the Kafka client refused its settings: No such '
+    assert refused.value.reason == "InvalidClientConfig"
+    assert refused.value.message == ('the Kafka client refused the settings: No such '
                                      'configuration property: "no.such.setting"')

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from eventsub.core.topic_plan import DesiredTopic, ObservedTopic, check_limits, plan_topic
+from eventsub.core.topic_plan import (
+    DesiredTopic,
+    ObservedTopic,
+    check_limits,
+    plan_topic,
+    request_batches,
+)
 
 
 def desired(partitions: int = 3, rf: int | None = None, **config: str) -> DesiredTopic:
@@ -54,3 +60,17 @@ def test_plan(want: DesiredTopic, have: ObservedTopic | None, acts: bool, refuse
     assert plan.acts == acts
     assert tuple(r.reason for r in plan.refusals) == refused
     assert plan.changes == changes
+
+
+@pytest.mark.parametrize(("partitions", "batches"), [
+    ({}, []),
+    ({"a": 1, "b": 3, "c": 6}, [["a", "b", "c"]]),
+    # One topic above Kafka's per-request limit goes alone; the others are not failed with it.
+    ({"a": 1, "huge": 10001, "b": 2}, [["a", "b"], ["huge"]]),
+    # Each fits alone, not together: two requests.
+    ({"a": 6000, "b": 6000, "c": 4000}, [["a", "c"], ["b"]]),
+    ({"a": 10000, "b": 1}, [["a"], ["b"]]),
+])
+def test_request_batches_stay_within_kafkas_partitions_per_request(
+        partitions: dict[str, int], batches: list[list[str]]) -> None:
+    assert request_batches(partitions) == batches

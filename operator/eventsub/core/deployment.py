@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,28 @@ def wiring_env(spec: EventSubscriptionSpec, connection: KafkaConnectionSpec, top
             if ref is not None:
                 env.append(_secret_env(name, ref.name, ref.key))
     return env
+
+
+def template_problem(template: Mapping[str, Any]) -> str | None:
+    """What in the pod template (kept as written, unchecked by the CRD) is not shaped like a
+    PodTemplateSpec where the operator adds to it, naming the field; None if it can be rendered.
+    The API server checks the rest when the Deployment or Job is applied."""
+    where = "spec.template"
+    for part in ("metadata", "spec"):
+        if not isinstance(template.get(part, {}), dict):
+            return f"{where}.{part} must be an object"
+    if not isinstance((template.get("metadata") or {}).get("labels") or {}, dict):
+        return f"{where}.metadata.labels must be an object"
+    containers = (template.get("spec") or {}).get("containers") or []
+    if not isinstance(containers, list):
+        return f"{where}.spec.containers must be a list of containers"
+    for i, container in enumerate(containers):
+        if not isinstance(container, dict):
+            return f"{where}.spec.containers[{i}] must be a container (an object)"
+        env = container.get("env") or []
+        if not isinstance(env, list) or not all(isinstance(e, dict) for e in env):
+            return f"{where}.spec.containers[{i}].env must be a list of name/value objects"
+    return None
 
 
 def render_deployment(subscription: SubscriptionRef, spec: EventSubscriptionSpec,

@@ -7,6 +7,7 @@ to the end offsets in EVENTSUB_END_OFFSETS, where eventsub.consumer stops and ex
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +25,23 @@ def job_group(group: str, replay: str) -> str:
     return f"{group}.replay.{replay}"[:249]
 
 
+MAX_LABEL = 63  # a label value, and a Job's name (it becomes its pods' job-name label)
+
+
+def label_safe(name: str, suffix: str = "") -> str:
+    """`name` + `suffix`, fit for a label value or a Job name: at most 63 characters, ending in
+    an alphanumeric. A longer name (a resource name may have 253) is cut, and kept unique by a
+    hash of the whole of it."""
+    whole = f"{name}{suffix}"
+    if len(whole) <= MAX_LABEL:
+        return whole
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    kept = name[:MAX_LABEL - len(suffix) - len(digest) - 1].rstrip("-.")
+    return f"{kept}-{digest}{suffix}"
+
+
 def job_name(replay: str) -> str:
-    return f"{replay}-replay"[:63]
+    return label_safe(replay, "-replay")
 
 
 def end_offsets_env(moves: Sequence[Move]) -> str:
@@ -41,7 +57,7 @@ def render_job(replay: SubscriptionRef, subscription: SubscriptionRef, spec: Eve
                connection: KafkaConnectionSpec, topics: Sequence[str], group: str,
                moves: Sequence[Move]) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": "eventsub-replay", "app.kubernetes.io/managed-by": "eventsub",
-              REPLAY_LABEL: replay.name}
+              REPLAY_LABEL: label_safe(replay.name)}
     template = copy.deepcopy(spec.template)
     metadata = template.setdefault("metadata", {})
     metadata["labels"] = {**(metadata.get("labels") or {}), **labels}

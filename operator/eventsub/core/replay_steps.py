@@ -38,7 +38,7 @@ from typing import Any, Literal
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.replay import EventReplaySpec, EventReplayStatus, OffsetMove, PartitionOffset
 from eventsub.api.subscription import EventSubscriptionSpec
-from eventsub.core.deployment import SubscriptionRef
+from eventsub.core.deployment import SubscriptionRef, template_problem
 from eventsub.core.job import job_group, job_name, render_job
 from eventsub.core.lag import PartitionOffsets
 from eventsub.core.refusal import Refusal
@@ -421,7 +421,7 @@ def origin_ms(spec: EventReplaySpec, now_ms: int) -> int | None:
     origin = spec.from_
     if origin.seconds_ago is not None:
         return now_ms - origin.seconds_ago * 1000
-    return _ms(origin.timestamp) if origin.timestamp is not None else None
+    return _kafka_time(origin.timestamp) if origin.timestamp is not None else None
 
 
 def runs_first(me: ReplayIdentity, subscription: str,
@@ -444,6 +444,13 @@ def rfc3339(ms: int) -> str:
 
 def _ms(stamp: str) -> int:
     return int(datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _kafka_time(stamp: str) -> int:
+    """A time to look offsets up at. Kafka holds no message before the epoch, and a negative time
+    means something else to it (-1 the log end, -2 the log start, others are refused): a time
+    before the epoch is the epoch, whose first message is the earliest one."""
+    return max(0, _ms(stamp))
 
 
 def _move(entry: OffsetMove) -> Move:
@@ -515,7 +522,7 @@ def _plan(spec: EventReplaySpec, state: ReplayState, seen: Observation, sub: Sub
     partitions = [PartitionState(o.topic, o.partition, o.log_start, o.log_end, o.committed,
                                  at.get((o.topic, o.partition))) for o in offsets]
     job_mode = spec.mode == "Job"
-    end_ms = _ms(spec.to.timestamp) if spec.to is not None and spec.to.timestamp else None
+    end_ms = _kafka_time(spec.to.timestamp) if spec.to is not None and spec.to.timestamp else None
     ends = None
     if end_ms is not None and end_ms <= now_ms:
         if seen.at_end is None:
@@ -675,6 +682,9 @@ def _start_job(state: ReplayState, seen: Observation, sub: Subscription) -> Read
         # the Job does not exist, so a restart never rewinds a running Job.
         if seen.job_template is None:
             return ReadJobTemplate(sub.key)
+        problem = template_problem(seen.job_template.subscription.template)
+        if problem is not None:  # changed since the subscription last ran
+            return _fail(state, seen, "InvalidTemplate", f"EventSubscription {sub.key}: {problem}")
         replay = seen.replay
         manifest = render_job(
             SubscriptionRef(replay.namespace, replay.name, replay.uid),

@@ -16,6 +16,9 @@ INVALID_SPEC = "InvalidSpec"
 # The Kafka client's own limits (librdkafka): a request beyond them is refused before sending.
 MAX_REPLICATION_FACTOR = 10000
 MAX_PARTITIONS = 100000
+# The KRaft controller refuses a whole CreateTopics (or CreatePartitions) request whose topics add
+# up to more new partitions than this: every topic in it fails with PolicyViolation.
+MAX_PARTITIONS_PER_REQUEST = 10000
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,24 @@ def check_limits(desired: DesiredTopic) -> Refusal | None:
     if any(not key.strip() for key in desired.config):
         problems.append("spec.config has an empty key: every setting needs a name")
     return Refusal(INVALID_SPEC, "; ".join(problems)) if problems else None
+
+
+def request_batches(partitions: Mapping[str, int],
+                    limit: int = MAX_PARTITIONS_PER_REQUEST) -> list[list[str]]:
+    """Topic names grouped into requests of at most `limit` partitions in all (first fit, in
+    order), so a large topic never fails the others of its batch. A topic above the limit goes
+    alone, and Kafka refuses it alone."""
+    batches: list[list[str]] = []
+    sizes: list[int] = []
+    for name, count in partitions.items():
+        fits = next((i for i, size in enumerate(sizes) if size + count <= limit), None)
+        if fits is None:
+            batches.append([name])
+            sizes.append(count)
+        else:
+            batches[fits].append(name)
+            sizes[fits] += count
+    return batches
 
 
 def plan_topic(desired: DesiredTopic, observed: ObservedTopic | None) -> TopicPlan:

@@ -11,7 +11,7 @@ import collections
 import concurrent.futures
 import enum
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,12 +36,13 @@ from confluent_kafka.admin import (
 )
 
 from eventsub import fence
-from eventsub.core.topic_plan import DesiredTopic, ObservedTopic
+from eventsub.core.topic_plan import DesiredTopic, ObservedTopic, request_batches
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable, from_exception
 from eventsub.kafka.tls_errors import tls_failure
 
 logger = logging.getLogger("eventsub.kafka")
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Settings a KafkaConnection's clientConfig may override.
 DEFAULTS = {"socket.timeout.ms": "10000", "reconnect.backoff.max.ms": "5000"}
@@ -80,14 +81,14 @@ class ClusterAdmin:
                                     "logger": logger}
         try:
             self._client = AdminClient(settings)
-        except KafkaException as error:  # a setting it refuses, or TLS material it cannot load
+        except _REFUSED as error:  # a setting it refuses, or TLS material it cannot load
             raise self._refused_settings(error) from None
 
-    def _refused_settings(self, error: KafkaException) -> KafkaRequestError:
-        text = error.args[0].str() if error.args and isinstance(error.args[0], KafkaError) else str(error)
-        text = text.removeprefix("Failed to create admin client: ")
+    def _refused_settings(self, error: BaseException) -> KafkaRequestError:
+        text = _error_text(error).removeprefix("Failed to create admin client: ")
         tls = tls_failure(text, self._client_certificate)
-        return tls or KafkaRequestError("InvalidConfig", f"the Kafka client refused its settings: {text}")
+        return tls or KafkaRequestError("InvalidClientConfig",
+                                        f"the Kafka client refused the settings: {text}")
 
     def _on_error(self, error: KafkaError) -> None:
         # Authentication and TLS failures arrive here, not on the request futures (which fail
@@ -252,8 +253,10 @@ class ClusterAdmin:
         new = {t.name: NewTopic(t.name, num_partitions=t.partitions,
                                 replication_factor=t.replication_factor or -1, config=dict(t.config))
                for t in topics}
-        if not new:
-            return {}
+        return await self._in_batches(new, {n: t.num_partitions for n, t in new.items()},
+                                      self._create_topics)
+
+    async def _create_topics(self, new: Mapping[str, NewTopic]) -> Results:
         futures, refused = self._send(new, lambda batch: self._client.create_topics(
             batch, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "create topic")
@@ -261,14 +264,24 @@ class ClusterAdmin:
 
     async def create_partitions(self, totals: Mapping[str, int]) -> Results:
         fence.check("adding partitions")
-        if not totals:
-            return {}
-        futures, refused = self._send(
-            {name: NewPartitions(name, total) for name, total in totals.items()},
-            lambda batch: self._client.create_partitions(
-                batch, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
+        # The totals bound the partitions each topic adds, which is what Kafka counts.
+        return await self._in_batches({n: NewPartitions(n, t) for n, t in totals.items()}, totals,
+                                      self._create_partitions)
+
+    async def _create_partitions(self, grows: Mapping[str, NewPartitions]) -> Results:
+        futures, refused = self._send(grows, lambda batch: self._client.create_partitions(
+            batch, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "add partitions to")
         return {**await self._gather(futures, "create partitions"), **refused}
+
+    @staticmethod
+    async def _in_batches(requests: Mapping[str, R], partitions: Mapping[str, int],
+                          send: Callable[[Mapping[str, R]], Awaitable[Results]]) -> Results:
+        """Sends requests that create partitions in as few calls as Kafka takes: it refuses a
+        whole call over MAX_PARTITIONS_PER_REQUEST partitions (core.topic_plan)."""
+        outcomes = await asyncio.gather(*(send({n: requests[n] for n in batch})
+                                          for batch in request_batches(partitions)))
+        return {name: outcome for results in outcomes for name, outcome in results.items()}
 
     async def alter_topic_configs(
             self, changes: Mapping[str, tuple[Mapping[str, str], Iterable[str]]]) -> Results:
@@ -397,6 +410,12 @@ class ClusterAdmin:
         return await self._gather(self._client.delete_topics(
             names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "delete topics")
+
+
+def _error_text(error: BaseException) -> str:
+    """The client's own words, without the KafkaError{code=...} wrapping."""
+    first = error.args[0] if error.args else None
+    return first.str() if isinstance(first, KafkaError) else str(error)
 
 
 def _refused(what: str, name: str, error: BaseException) -> KafkaRequestError:

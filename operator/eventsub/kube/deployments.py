@@ -12,12 +12,11 @@ from typing import Any
 
 from kubernetes import client
 
-from eventsub.kube.client import Gone, api_client, call, unless_gone, write
+from eventsub.kube.client import Gone, api_client, call, server_side_apply, unless_gone, write
 
 FIELD_MANAGER = "eventsub"  # the rendered manifest, without replicas
 REPLICAS_MANAGER = "eventsub-initial-replicas"  # the replicas set at creation, until changed
 SCALER_MANAGER = "eventsub-scaler"
-APPLY = "application/apply-patch+yaml"
 
 
 async def apply_deployment(manifest: dict[str, Any], initial_replicas: int) -> dict[str, Any]:
@@ -28,27 +27,25 @@ async def apply_deployment(manifest: dict[str, Any], initial_replicas: int) -> d
     existing = await unless_gone(call(apps.read_namespaced_deployment, meta["name"], meta["namespace"]))
     if isinstance(existing, Gone):
         created = {**manifest, "spec": {**manifest["spec"], "replicas": initial_replicas}}
-        await _apply(apps, created, FIELD_MANAGER)
-        await _hand_over_replicas(apps, meta, initial_replicas)
+        await _apply(created, FIELD_MANAGER)
+        await _hand_over_replicas(meta, initial_replicas)
     elif _applies_replicas(existing):
         # Written by an earlier version, whose every apply carried replicas: hand them over
         # before the apply leaves them out, or the API server would reset them to 1.
-        await _hand_over_replicas(apps, meta, int(existing.spec.replicas or 0))
-    return await _apply(apps, manifest, FIELD_MANAGER)
+        await _hand_over_replicas(meta, int(existing.spec.replicas or 0))
+    return await _apply(manifest, FIELD_MANAGER)
 
 
-async def _apply(apps: client.AppsV1Api, manifest: dict[str, Any], manager: str) -> dict[str, Any]:
+async def _apply(manifest: dict[str, Any], manager: str) -> dict[str, Any]:
     meta = manifest["metadata"]
-    result = await write("applying a Deployment", apps.patch_namespaced_deployment, meta["name"],
-                         meta["namespace"], manifest, field_manager=manager, force=True,
-                         _content_type=APPLY)
-    return dict(api_client().sanitize_for_serialization(result))
+    path = f"/apis/apps/v1/namespaces/{meta['namespace']}/deployments/{meta['name']}"
+    return await write("applying a Deployment", server_side_apply, path, manifest, manager)
 
 
-async def _hand_over_replicas(apps: client.AppsV1Api, meta: dict[str, Any], replicas: int) -> None:
-    await _apply(apps, {"apiVersion": "apps/v1", "kind": "Deployment",
-                        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
-                        "spec": {"replicas": replicas}}, REPLICAS_MANAGER)
+async def _hand_over_replicas(meta: dict[str, Any], replicas: int) -> None:
+    await _apply({"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+                  "spec": {"replicas": replicas}}, REPLICAS_MANAGER)
 
 
 def _applies_replicas(deployment: Any) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes import client
 
 from eventsub.api.base import GROUP, VERSION
-from eventsub.kube.client import Gone, api_client, call, unless_gone, write
+from eventsub.kube.client import Gone, api_client, call, server_side_apply, unless_gone, write
 from eventsub.kube.errors import KubeError
 
 logger = logging.getLogger("eventsub.kube")
@@ -44,13 +44,10 @@ async def apply_status(ref: ObjectRef, manager: str, status: dict[str, Any]) -> 
     """Server-side apply of one writer's part of the status subresource, as field manager
     `manager`; False if the object is gone. Fields this manager sent before and omits now are
     removed; other managers' fields are left alone."""
-    custom = client.CustomObjectsApi(api_client())
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": ref.kind,
             "metadata": {"name": ref.name, "namespace": ref.namespace}, "status": status}
-    outcome = await unless_gone(write(
-        "writing status", custom.patch_namespaced_custom_object_status, GROUP, VERSION,
-        ref.namespace, ref.plural, ref.name, body, field_manager=manager, force=True,
-        _content_type="application/apply-patch+yaml"))
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{ref.namespace}/{ref.plural}/{ref.name}/status"
+    outcome = await unless_gone(write("writing status", server_side_apply, path, body, manager))
     return not isinstance(outcome, Gone)
 
 

@@ -19,6 +19,7 @@ from eventsub.core.deployment import (
     default_group,
     deployment_name,
     render_deployment,
+    template_problem,
 )
 from eventsub.core.start_offsets import lag_start_position, start_offsets
 from eventsub.core.status import SUBSCRIPTION, stamped
@@ -98,6 +99,9 @@ class SubscriptionReconciler(EachKey):
             spec = EventSubscriptionSpec.model_validate(body.get("spec") or {})
         except ValidationError as error:
             raise SubscriptionProblem("InvalidSpec", spec_errors(error)) from None
+        problem = template_problem(spec.template)
+        if problem is not None:
+            raise SubscriptionProblem("InvalidTemplate", problem)
         namespace, name = ref.namespace, ref.name
         connection_key = f"{namespace}/{spec.connection_ref.name}"
         connection_body = self.cache.get(KAFKA_CONNECTION.plural, connection_key)
