@@ -380,8 +380,9 @@ class Soak:
             print(f"{s.name:<10} {figures.produced:>9} {figures.failed:>7} {figures.processed:>10} "
                   f"{figures.missing:>8} {sum(figures.duplicates.values()):>11}  {causes}")
         if rewind is not None:
-            print(f"   the Rewind replay moved back over {rewind.size()} message(s) of audit: each "
-                  "is processed once more by design")
+            print(f"   the Rewind replay's plan moved back over {rewind.size()} message(s) of audit, "
+                  "each processed once more by design (and those consumed between its plan and "
+                  "the pause)")
         print("   a duplicate is a processing of a message after its first; its cause is the Rewind "
               "if the rewind moved over it (its first repeat), else the chaos window it fell in "
               "(redelivery from the last committed offset after a hand-over), else a scale event "
@@ -389,11 +390,13 @@ class Soak:
         return total_missing
 
     def _rewind_moves(self) -> Rewind | None:
+        window = next((w for w in self.windows if w.name.startswith("Rewind")), None)
         with contextlib.suppress(client.ApiException):
             status = self._get("eventreplays", REWIND).get("status") or {}
-            if status.get("step") == "Done":
+            if window is not None and status.get("step") == "Done":
                 return Rewind(tuple((m["topic"], m["partition"], m["newOffset"], m["currentOffset"])
-                                    for m in status.get("plan", []) if m.get("currentOffset") is not None))
+                                    for m in status.get("plan", []) if m.get("currentOffset") is not None),
+                              window.start, window.end)
         return None
 
     def _print_job_replay(self) -> None:
@@ -421,7 +424,7 @@ class Soak:
               f"{'from zero':>10} {'flaps':>6}")
         for s in SUBSCRIPTIONS:
             mine = [e for e in scale if e.subscription == s.name]
-            flapped = flaps(mine)
+            flapped = flaps(mine, [t for t, _ in self.producers[s.name].ledger.bursts])
             print(f"{s.name:<13} {len(mine):>12} {len(mine) / hours:>9.0f} "
                   f"{sum(e.after == 0 for e in mine):>8} {sum(e.before == 0 for e in mine):>10} "
                   f"{len(flapped):>6}")
@@ -429,7 +432,8 @@ class Soak:
                 print(f"   flap: {a.before}->{a.after} at {a.time - self.started:.0f}s ({a.reason}), "
                       f"{b.before}->{b.after} at {b.time - self.started:.0f}s ({b.reason})")
         print("   a flap: two scale events of one subscription in opposite directions within "
-              "60 s (a scale to zero after its cooldown excepted)")
+              "60 s (a scale to zero after its cooldown, and a scale-up in the 30 s after a "
+              "burst, excepted)")
 
     def _print_health(self) -> None:
         events = self.core.list_namespaced_event(self.ns).items
@@ -447,15 +451,17 @@ class Soak:
 
     def _print_operator(self, hours: float) -> None:
         print(f"\n{'operator process':<18} {'lived':>7} {'RSS start':>10} {'peak':>7} {'end':>7} "
-              f"{'slope':>11}")
+              f"{'slope':>11} {'last half':>11}")
         for key, samples in self.rss.items():
             if not samples:
                 continue
             r = rss_figures(samples)
-            slope = f"{r.slope_per_hour:+.1f} MiB/h" if r.slope_per_hour is not None else "-"
+            slope, late = (f"{x:+.1f} MiB/h" if x is not None else "-"
+                           for x in (r.slope_per_hour, r.late_slope_per_hour))
             print(f"{'replica ' + key:<18} {r.seconds / 60:>5.1f}m {r.start:>8.1f}Mi {r.peak:>5.1f}Mi "
-                  f"{r.end:>5.1f}Mi {slope:>11}")
-        print("   slope: least squares over each process's samples after its first minute")
+                  f"{r.end:>5.1f}Mi {slope:>11} {late:>11}")
+        print("   slope: least squares over a process's samples after its first minute, and over "
+              "the last half of its life; '-' under 4 minutes")
         cycles = sum(self.lag_cycles.values())
         print(f"lag-read cycles: {cycles:.0f} by the leaders ({cycles / hours / 60:.0f} per minute); "
               f"operator exits restarted: {len(self.exits)}"

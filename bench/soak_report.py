@@ -35,14 +35,18 @@ class Window:
 
 @dataclass(frozen=True)
 class Rewind:
-    """The offsets a Rewind replay moved back: each message in [new, current) once more."""
+    """A Rewind replay: from `start` until `end` (its window) the consumers read its partitions
+    again from the new offsets, so a message at or after one of them is processed once more:
+    the plan's [new, current) range, and what was consumed between the plan and the pause."""
 
     moves: tuple[tuple[str, int, int, int], ...]  # topic, partition, new offset, current offset
+    start: float
+    end: float
 
-    def covers(self, position: Position) -> bool:
+    def covers(self, position: Position, seen: float) -> bool:
         topic, partition, offset = position
-        return any(t == topic and p == partition and new <= offset < current
-                   for t, p, new, current in self.moves)
+        return self.start <= seen <= self.end and any(
+            t == topic and p == partition and new <= offset for t, p, new, _ in self.moves)
 
     def size(self) -> int:
         return sum(max(0, current - new) for _, _, new, current in self.moves)
@@ -105,9 +109,10 @@ def _cause(subscription: str, position: Position, n: int, again: Processing,
            windows: Sequence[Window],
            rewind: Rewind | None, scale_times: Sequence[float]) -> str:
     """Why a message was processed once more: the Rewind (its first repeat, if the rewind moved
-    over it), else the chaos action whose window it fell in (redelivery from the last committed
-    offset after a hand-over), else a scale event's rebalance just before, else unexplained."""
-    if n == 0 and rewind is not None and rewind.covers(position):
+    back over it while it ran), else the chaos action whose window it fell in (redelivery from
+    the last committed offset after a hand-over), else a scale event's rebalance just before,
+    else unexplained."""
+    if n == 0 and rewind is not None and rewind.covers(position, again.seen):
         return "Rewind replay"
     window = in_chaos(windows, again.seen, subscription)
     if window is not None:
@@ -117,14 +122,19 @@ def _cause(subscription: str, position: Position, n: int, again: Processing,
     return "unexplained"
 
 
-def flaps(events: Sequence[ScaleEvent]) -> list[tuple[ScaleEvent, ScaleEvent]]:
+def flaps(events: Sequence[ScaleEvent],
+          bursts: Sequence[float] = ()) -> list[tuple[ScaleEvent, ScaleEvent]]:
     """Pairs of scale events of one subscription in opposite directions within FLAP_SECONDS,
-    except a scale to zero (it comes after its cooldown, which is its stabilization)."""
+    except a scale to zero (it comes after its cooldown, which is its stabilization) and a
+    scale-up within REBALANCE_SECONDS after a burst was produced (new load, not a flap)."""
     found = []
     ordered = sorted(events, key=lambda e: e.time)
     for previous, event in itertools.pairwise(ordered):
         opposite = (previous.after > previous.before) != (event.after > event.before)
-        if opposite and event.time - previous.time < FLAP_SECONDS and event.after != 0:
+        new_load = event.after > event.before and any(
+            0 <= event.time - t <= REBALANCE_SECONDS for t in bursts)
+        if opposite and event.time - previous.time < FLAP_SECONDS and event.after != 0 \
+                and not new_load:
             found.append((previous, event))
     return found
 
@@ -158,18 +168,27 @@ class Rss:
     start: float
     peak: float
     end: float
-    slope_per_hour: float | None  # MiB/h after the warm-up; None when it spans too little time
+    # MiB/h after the warm-up, and over the last half of the process's life (once its caches
+    # and leadership settled); None when that spans too little time to say anything.
+    slope_per_hour: float | None
+    late_slope_per_hour: float | None
     seconds: float
 
 
 def rss_figures(samples: Sequence[tuple[float, float]]) -> Rss:
     """From (time, MiB) samples of one process, oldest first."""
-    first = samples[0][0]
+    first, last = samples[0][0], samples[-1][0]
     trend = [(t, m) for t, m in samples if t - first >= RSS_WARMUP_SECONDS]
+    late = [(t, m) for t, m in samples if t >= (first + last) / 2]
     return Rss(start=samples[0][1], peak=max(m for _, m in samples), end=samples[-1][1],
-               slope_per_hour=_slope(trend) * 3600
-               if trend and trend[-1][0] - trend[0][0] >= RSS_TREND_SECONDS else None,
-               seconds=samples[-1][0] - first)
+               slope_per_hour=_hourly(trend), late_slope_per_hour=_hourly(late),
+               seconds=last - first)
+
+
+def _hourly(points: Sequence[tuple[float, float]]) -> float | None:
+    if not points or points[-1][0] - points[0][0] < RSS_TREND_SECONDS:
+        return None
+    return _slope(points) * 3600
 
 
 def _slope(points: Sequence[tuple[float, float]]) -> float:

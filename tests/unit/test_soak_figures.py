@@ -39,9 +39,13 @@ def test_missing_is_what_was_delivered_and_never_processed() -> None:
     ((10, 350), None, [], ["unexplained"]),  # another subscription's window does not explain it
     ((10, 250), None, [230], ["redelivery after a scale event's rebalance"]),
     ((10, 250), None, [210], ["unexplained"]),  # the scale event was too long before
-    ((10, 250, 260), Rewind(((T, 0, 5, 20),)), [],
+    ((10, 250, 260), Rewind(((T, 0, 5, 20),), 240, 300), [],
      ["Rewind replay", "unexplained"]),  # the rewind explains one repeat, not two
-    ((10, 250), Rewind(((T, 0, 0, 5),)), [], ["unexplained"]),  # not over this offset
+    ((10, 250), Rewind(((T, 0, 5, 6),), 240, 300), [],
+     ["Rewind replay"]),  # consumed after the plan, before the pause: replayed too
+    ((10, 250), Rewind(((T, 0, 8, 9),), 240, 300), [], ["unexplained"]),  # not back over it
+    ((10, 250), Rewind(((T, 1, 0, 9),), 240, 300), [], ["unexplained"]),  # another partition
+    ((10, 350), Rewind(((T, 0, 5, 20),), 240, 300), [], ["unexplained"]),  # after it
 ])
 def test_a_duplicate_is_put_down_to_its_cause(
         times: tuple[float, ...], rewind: Rewind | None, scales: list[float],
@@ -71,6 +75,9 @@ def test_a_flap_is_a_reversal_within_a_minute_except_a_scale_to_zero() -> None:
     assert flaps([up, _scale(90, 4, 2)]) == []  # after the minute
     assert flaps([up, _scale(30, 4, 0)]) == []  # to zero: after its cooldown
     assert flaps([up, _scale(20, 4, 6)]) == []  # the same direction
+    again = _scale(40, 2, 4)
+    assert flaps([down, again], bursts=[25]) == []  # up after a burst: new load
+    assert flaps([down, again], bursts=[5]) == [(down, again)]  # the burst was long before
 
 
 def test_drops_count_episodes_where_they_begin() -> None:
@@ -91,5 +98,14 @@ def test_rss_slope_is_per_hour_after_the_warm_up_and_only_over_minutes() -> None
     samples = [(float(t), 200.0 if t < 60 else 200 + (t - 60) / 60) for t in range(0, 660, 5)]
     figures = rss_figures(samples)
     assert figures.slope_per_hour == pytest.approx(60)
+    assert figures.late_slope_per_hour == pytest.approx(60)
     assert (figures.start, figures.end) == (200, samples[-1][1])
     assert rss_figures(samples[:40]).slope_per_hour is None  # 200 s: too short to say
+
+
+def test_a_step_early_in_life_is_not_a_late_trend() -> None:
+    # Standby at 75 MiB for three minutes, leader at 105 MiB for ten: flat once settled.
+    samples = [(float(t), 75.0 if t < 180 else 105.0) for t in range(0, 780, 5)]
+    figures = rss_figures(samples)
+    assert figures.slope_per_hour is not None and figures.slope_per_hour > 50
+    assert figures.late_slope_per_hour == pytest.approx(0)
