@@ -74,3 +74,4 @@ def test_plan(want: DesiredTopic, have: ObservedTopic | None, acts: bool, refuse
 def test_request_batches_stay_within_kafkas_partitions_per_request(
         partitions: dict[str, int], batches: list[list[str]]) -> None:
     assert request_batches(partitions) == batches
+

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
+import contextvars
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -43,6 +45,30 @@ from eventsub.kafka.tls_errors import tls_failure
 logger = logging.getLogger("eventsub.kafka")
 T = TypeVar("T")
 R = TypeVar("R")
+
+# The admin calls of the current unit of work (see counting_calls), by kind.
+_WORK_CALLS: contextvars.ContextVar[collections.Counter[str] | None] = contextvars.ContextVar(
+    "eventsub_admin_calls", default=None)
+
+
+@contextlib.contextmanager
+def counting_calls() -> Iterator[collections.Counter[str]]:
+    """Counts the admin calls made inside the block (and the tasks it starts), apart from those
+    of other work running at the same time on the same client."""
+    calls: collections.Counter[str] = collections.Counter()
+    token = _WORK_CALLS.set(calls)
+    try:
+        yield calls
+    finally:
+        _WORK_CALLS.reset(token)
+
+
+def _count(admin_calls: collections.Counter[str], what: str) -> None:
+    admin_calls[what] += 1
+    work = _WORK_CALLS.get()
+    if work is not None:
+        work[what] += 1
+
 
 # Settings a KafkaConnection's clientConfig may override.
 DEFAULTS = {"socket.timeout.ms": "10000", "reconnect.backoff.max.ms": "5000"}
@@ -122,7 +148,7 @@ class ClusterAdmin:
         thousands of futures: those are waited for in one worker thread, since bridging each
         into the event loop would cost more than the request itself.
         """
-        self.calls[what] += 1
+        _count(self.calls, what)
         if not futures:
             return {}
         timeout = self.request_timeout + 5
@@ -152,7 +178,7 @@ class ClusterAdmin:
         or coordinator can abort the process (rd_kafka_enq_once refcount assertion, 2.16) when
         they time out against a cluster that is down, and the probe is what runs during outages.
         """
-        self.calls["metadata"] += 1
+        _count(self.calls, "metadata")
         try:
             metadata = await asyncio.to_thread(self._client.list_topics,
                                                timeout=self.request_timeout)

@@ -29,7 +29,7 @@ from eventsub.core.topic_plan import (
     check_limits,
     plan_topic,
 )
-from eventsub.kafka.admin import ClusterAdmin, Observed
+from eventsub.kafka.admin import ClusterAdmin, Observed, counting_calls
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
 from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
@@ -227,14 +227,13 @@ class TopicReconciler:
         return owner(c for c, connection in claims.get(item.desired.name, []) if same_cluster(connection))
 
     async def _sync(self, connection: str, admin: ClusterAdmin, items: list[Item]) -> None:
-        calls_before = admin.calls.copy()
-        try:
-            await self._sync_calls(connection, admin, items)
-        finally:
-            made = {k: v - calls_before.get(k, 0) for k, v in admin.calls.items()}
-            summary = ", ".join(f"{k} {v}" for k, v in sorted(made.items()) if v)
-            logger.info("pass over %d EventTopic(s) on %s; Kafka admin requests: %s", len(items),
-                        connection, summary or "none")
+        with counting_calls() as made:  # this pass's own: another may run on the same client
+            try:
+                await self._sync_calls(connection, admin, items)
+            finally:
+                summary = ", ".join(f"{k} {v}" for k, v in sorted(made.items()) if v)
+                logger.info("pass over %d EventTopic(s) on %s; Kafka admin requests: %s",
+                            len(items), connection, summary or "none")
 
     async def _sync_calls(self, connection: str, admin: ClusterAdmin, items: list[Item]) -> None:
         try:
