@@ -39,6 +39,7 @@ class OperatorConfig:
     topic_deletion_timeout_seconds: int = 300
     metrics_port: int = 0  # 0: no HTTP endpoints (/metrics, /healthz, /readyz)
     metrics_host: str = "0.0.0.0"  # all interfaces: the kubelet probes the pod's IP
+    catalog: bool = True  # serve the catalog (AsyncAPI document, web page) on the metrics port
     leader_election: bool = True
     lease_name: str = "eventsub-operator"
     lease_namespace: str = "default"
@@ -64,6 +65,7 @@ class OperatorConfig:
                                                     300),
             metrics_port=_port(env.get("EVENTSUB_METRICS_PORT", "")),
             metrics_host=env.get("EVENTSUB_METRICS_HOST") or "0.0.0.0",
+            catalog=_flag(env, "EVENTSUB_CATALOG", True),
             leader_election=_flag(env, "EVENTSUB_LEADER_ELECTION", True),
             lease_name=env.get("EVENTSUB_LEASE_NAME") or "eventsub-operator",
             lease_namespace=env.get("EVENTSUB_LEASE_NAMESPACE") or _own_namespace(),

@@ -1,4 +1,5 @@
-"""The operator's HTTP endpoints: /metrics for Prometheus, /healthz and /readyz for the kubelet.
+"""The operator's HTTP endpoints: /metrics for Prometheus, /healthz and /readyz for the kubelet,
+and whatever read-only routes the caller adds (the catalog).
 
 Served from the operator's own event loop: a loop that hangs stops answering /healthz, which
 is exactly what the liveness probe should notice.
@@ -7,7 +8,7 @@ is exactly what the liveness probe should notice.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import prometheus_client
 from aiohttp import web
@@ -17,9 +18,11 @@ Check = Callable[[], str | None]  # None when fine, else what is wrong
 
 class Endpoints:
     def __init__(self, host: str, port: int, alive: Check, ready: Check,
-                 about: Callable[[], dict[str, object]]) -> None:
+                 about: Callable[[], dict[str, object]],
+                 routes: Sequence[web.RouteDef] = ()) -> None:
         self.port, self.host = port, host
         self._alive, self._ready, self._about = alive, ready, about
+        self._routes = routes
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -27,6 +30,7 @@ class Endpoints:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.router.add_routes(self._routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()

@@ -9,8 +9,10 @@ import threading
 from typing import Any
 
 import kopf
+from aiohttp import web
 
 from eventsub import __version__, fence
+from eventsub.catalog.routes import catalog_routes
 from eventsub.config import OperatorConfig
 from eventsub.core.leadership import Timing
 from eventsub.endpoints import Endpoints
@@ -59,9 +61,16 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         runtime.start()
     if config.metrics_port:
         endpoints = Endpoints(config.metrics_host, config.metrics_port, alive=lambda: _alive(memo),
-                              ready=lambda: _ready(memo), about=lambda: _about(config, elector))
+                              ready=lambda: _ready(memo), about=lambda: _about(config, elector),
+                              routes=_catalog(config, runtime))
         await endpoints.start()
         memo["endpoints"] = endpoints
+
+
+def _catalog(config: OperatorConfig, runtime: Runtime) -> list[web.RouteDef]:
+    # Every replica serves the catalog from its own cache; the activity figures come from the
+    # lag reads, which only the leader makes.
+    return catalog_routes(runtime.catalog.snapshot) if config.catalog else []
 
 
 def _step_down(runtime: Runtime) -> Any:
