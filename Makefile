@@ -62,7 +62,8 @@ bench-topics: venv binaries ## N EventTopics at once (N=1000): time to Ready, to
 	$(PY) bench/topics.py --count $${N:-1000}
 
 bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients; reaction; RSS
-	$(PY) bench/lag.py --groups $${G:-500} --partitions $${P:-8}
+	$(PY) bench/lag.py --groups $${G:-500} --partitions $${P:-8} --groups-per-topic $${K:-1} \
+		--subscriptions $${S:-1000}
 
 bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the standby leads and acts
 	$(PY) bench/failover.py --trials $${T:-3}

@@ -40,6 +40,18 @@ def test_the_cache_keeps_its_own_copy() -> None:
     assert cache.get("eventtopics", "a/t") == _body("a", "t")
 
 
+def test_managed_fields_are_not_held() -> None:
+    cache, body = ObjectCache(), _body("a", "t")
+    body["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    body["metadata"]["labels"] = {"team": "x"}
+    cache.apply("eventtopics", None, body)
+    held = cache.get("eventtopics", "a/t")
+    assert held is not None and "managedFields" not in held["metadata"]
+    assert held["metadata"]["labels"] == {"team": "x"} and held["spec"] == {"partitions": 1}
+    body["metadata"]["labels"]["team"] = "y"  # still a copy
+    assert held["metadata"]["labels"] == {"team": "x"}
+
+
 def _versioned(namespace: str, name: str, version: str) -> dict[str, object]:
     return {"metadata": {"namespace": namespace, "name": name, "resourceVersion": version}}
 

@@ -18,6 +18,7 @@ from eventsub.core.leadership import Timing
 from eventsub.endpoints import Endpoints
 from eventsub.handlers import resources as _resources  # noqa: F401  (registers handlers)
 from eventsub.kube.client import REQUEST_TIMEOUT, drain_writes, whoami
+from eventsub.kube.events import POSTER
 from eventsub.kube.leases import LeaseStore
 from eventsub.reconcilers.wiring import Runtime
 from eventsub.runtime.leadership import LeaderElector
@@ -122,6 +123,9 @@ async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
         campaign.cancel()
     if runtime is not None:
         await runtime.stop()
+    if await POSTER.flush(timeout=5):
+        logger.warning("stopping with Events not yet posted; they are dropped")
+    await POSTER.stop()
     elector: LeaderElector | None = memo.get("elector")
     if elector is not None:
         # Writes already on their way finish first: handing over before they land would let

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from eventsub.kube import deployments, jobs, objects, secrets
+from eventsub.kube.events import POSTER
 from eventsub.kube.objects import ObjectRef
 
 
@@ -48,7 +49,7 @@ class KubeApi:
         return await objects.apply_status(ref, manager, status)
 
     async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
-        await objects.post_event(ref, type_, reason, message)
+        POSTER.post(ref, type_, reason, message)
 
     async def set_finalizer(self, ref: ObjectRef, meta: dict[str, Any], finalizer: str,
                             present: bool, drop: tuple[str, ...] = ()) -> bool:

@@ -120,22 +120,35 @@ APPLY = "application/apply-patch+yaml"
 def server_side_apply(path: str, body: dict[str, Any], manager: str,
                       _request_timeout: Any = REQUEST_TIMEOUT) -> dict[str, Any]:
     """PATCH `path` with server-side apply, as field manager `manager` (forced); the object as
-    the API server returns it. The body is serialized here: the client library escapes
-    characters beyond the Basic Multilingual Plane (an emoji in a user's text) as JSON
-    surrogate pairs, which the API server's YAML decoder refuses; plain UTF-8 is valid YAML."""
+    the API server returns it."""
+    data = _send_json("PATCH", path, body, APPLY, [("fieldManager", manager), ("force", "true")],
+                      _request_timeout)
+    applied: dict[str, Any] = json.loads(data or b"{}")
+    return applied
+
+
+def post_json(path: str, body: dict[str, Any], _request_timeout: Any = REQUEST_TIMEOUT) -> None:
+    """POST `body` to `path` (a create), not reading the object the API server returns."""
+    _send_json("POST", path, body, "application/json", [], _request_timeout)
+
+
+def _send_json(method: str, path: str, body: dict[str, Any], content_type: str,
+               query: list[tuple[str, str]], request_timeout: Any) -> bytes:
+    """One request with a JSON body, serialized here: the client library escapes characters
+    beyond the Basic Multilingual Plane (an emoji in a user's text) as JSON surrogate pairs,
+    which the API server's YAML decoder refuses; plain UTF-8 is valid JSON and YAML."""
     api = api_client()
     method, url, headers, _, _ = api.param_serialize(
-        "PATCH", path, query_params=[("fieldManager", manager), ("force", "true")],
-        header_params={"Content-Type": APPLY, "Accept": "application/json"},
+        method, path, query_params=query,
+        header_params={"Content-Type": content_type, "Accept": "application/json"},
         auth_settings=["BearerToken"])
     response = api.call_api(method, url, header_params=headers,
                             body=json.dumps(body, ensure_ascii=False).encode(),
-                            _request_timeout=_request_timeout)
-    data = response.read()
+                            _request_timeout=request_timeout)
+    data: bytes = response.read()
     if not 200 <= response.status < 300:
         raise client.ApiException(http_resp=response)
-    applied: dict[str, Any] = json.loads(data or b"{}")
-    return applied
+    return data
 
 
 class Gone:

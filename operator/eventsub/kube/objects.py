@@ -1,8 +1,7 @@
-"""Status patches and Events for our custom resources."""
+"""Status writes and finalizers of our custom resources (their Events: kube/events.py)."""
 
 from __future__ import annotations
 
-import datetime
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +9,7 @@ from typing import Any
 from kubernetes import client
 
 from eventsub.api.base import GROUP, VERSION
-from eventsub.kube.client import Gone, api_client, call, server_side_apply, unless_gone, write
-from eventsub.kube.errors import KubeError
+from eventsub.kube.client import Gone, api_client, server_side_apply, unless_gone, write
 
 logger = logging.getLogger("eventsub.kube")
 
@@ -66,24 +64,3 @@ async def set_finalizer(ref: ObjectRef, meta: dict[str, Any], finalizer: str, pr
     outcome = await unless_gone(write("changing finalizers", custom.patch_namespaced_custom_object,
                                       GROUP, VERSION, ref.namespace, ref.plural, ref.name, patch))
     return not isinstance(outcome, Gone)
-
-
-async def post_event(ref: ObjectRef, type_: str, reason: str, message: str) -> None:
-    """A core/v1 Event on the object (what `kubectl describe` shows), also logged. Best effort."""
-    logger.info("%s %s/%s: %s: %s", ref.kind, ref.namespace, ref.name, reason, message)
-    now = datetime.datetime.now(datetime.UTC)
-    event = client.CoreV1Event(
-        metadata=client.V1ObjectMeta(generate_name=f"{ref.name}.", namespace=ref.namespace),
-        involved_object=client.V1ObjectReference(
-            api_version=f"{GROUP}/{VERSION}", kind=ref.kind, name=ref.name,
-            namespace=ref.namespace, uid=ref.uid),
-        reason=reason, message=message[:1024], type=type_,
-        first_timestamp=now, last_timestamp=now, count=1,
-        source=client.V1EventSource(component="eventsub"),
-        reporting_component="eventsub.io/operator", reporting_instance="eventsub",
-    )
-    try:
-        await call(client.CoreV1Api(api_client()).create_namespaced_event, ref.namespace, event)
-    except KubeError as error:
-        logger.warning("could not post event %s on %s/%s: %s", reason, ref.namespace,
-                       ref.name, error.message)

@@ -58,7 +58,8 @@ class Runtime:
                      Worker("EventTopic", self.topics.queue, self.topics, batch=TOPIC_BATCH,
                             count=TOPIC_WORKERS, linger=TOPIC_LINGER),
                      references=topics.references, watches=(on_connection,),
-                     reconcile_deleted=False),  # a deletion is the finalizer's business
+                     reconcile_deleted=False,  # a deletion is the finalizer's business
+                     requeue_on_status=False),  # each pass schedules its verify or resync
                 Kind(EVENT_SUBSCRIPTION.plural,
                      Worker("EventSubscription", self.subscriptions.queue, self.subscriptions,
                             batch=100),

@@ -14,6 +14,16 @@ from eventsub.runtime.contract import Body, Reference
 __all__ = ["Body", "ObjectCache", "key_of"]
 
 
+def _held(body: Body) -> Body:
+    """The copy the cache keeps: without metadata.managedFields, which nothing reads here and
+    which, with several field managers, outweighs the rest of an object (memory per object
+    counts: an operator may watch tens of thousands)."""
+    copied = {k: copy.deepcopy(v) for k, v in body.items() if k != "metadata"}
+    copied["metadata"] = {k: copy.deepcopy(v) for k, v in body["metadata"].items()
+                          if k != "managedFields"}
+    return copied
+
+
 def key_of(body: Body) -> str:
     return f"{body['metadata']['namespace']}/{body['metadata']['name']}"
 
@@ -40,7 +50,7 @@ class ObjectCache:
         delivered before it; the re-list's can be, when a watch event lands in between.
         """
         key, namespace = key_of(body), body["metadata"]["namespace"]
-        copied = None if event_type == "DELETED" else copy.deepcopy(dict(body))
+        copied = None if event_type == "DELETED" else _held(body)
         with self._lock:
             namespaces = self._objects.setdefault(plural, {})
             if copied is not None:

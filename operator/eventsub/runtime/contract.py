@@ -71,6 +71,9 @@ class Kind:
     # to (e.g. a connection kept until the Delete-policy topics that use it are done).
     referred_by: tuple[str, ...] = ()
     reconcile_deleted: bool = True  # a DELETED event queues the key (to forget or clean up)
+    # False: a change of the status alone (e.g. the reconciler's own status write) does not
+    # queue the object again; its reconciler schedules its own follow-ups.
+    requeue_on_status: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,18 @@ logger = logging.getLogger("eventsub.runtime")
 NOT_LEADING_RETRY_SECONDS = 1.0
 
 
+IGNORED_METADATA = ("resourceVersion", "managedFields")  # change with every write
+
+
+def only_status_changed(before: Body, after: Body) -> bool:
+    """Is the status all that differs between two states of an object (e.g. a status write)?"""
+    if any(before.get(k) != after.get(k) for k in {*before, *after} - {"status", "metadata"}):
+        return False
+    meta_before, meta_after = before.get("metadata") or {}, after.get("metadata") or {}
+    return all(meta_before.get(k) == meta_after.get(k)
+               for k in {*meta_before, *meta_after} - set(IGNORED_METADATA))
+
+
 class Manager:
     def __init__(self, cache: ObjectCache, table: Table) -> None:
         self.cache, self.table = cache, table
@@ -28,13 +40,18 @@ class Manager:
         queue the objects that refer to it in the kinds that watch its kind."""
         key = key_of(body)
         referred = set(self.cache.references(plural, key))  # before: a deletion forgets them
+        before = self.cache.get(plural, key) if event_type == "MODIFIED" else None
+        status_only = before is not None and only_status_changed(before, body)
         self.cache.apply(plural, event_type, body)
         kind = self._kinds.get(plural)
         if kind is None:
             return
-        if event_type != "DELETED" or kind.reconcile_deleted:
+        if (event_type != "DELETED" or kind.reconcile_deleted) and not (
+                status_only and not kind.requeue_on_status):
             kind.worker.queue.add(key)
         self.changed(plural, key, state_changed=event_type == "DELETED")
+        if status_only:
+            return  # what refers to this object reads its spec and metadata, not its status
         for target_plural, target in referred | set(self.cache.references(plural, key)):
             target_kind = self._kinds.get(target_plural)
             if target_kind is not None and plural in target_kind.referred_by:
