@@ -12,8 +12,8 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from test_catalog_asyncapi import shop_catalog
 
+from catalog_resources import shop_catalog
 from eventsub.catalog.http import AsyncApiRoutes, BadParameter, namespace_parameter
 from eventsub.catalog.routes import catalog_routes
 from eventsub.core.catalog_snapshot import Catalog

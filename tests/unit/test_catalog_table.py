@@ -6,8 +6,8 @@ import json
 
 import pytest
 import yaml
-from test_catalog_asyncapi import AUDIT, BILLING, ORDERS, PAYMENTS, shop_catalog
 
+from catalog_resources import AUDIT, BILLING, ORDERS, PAYMENTS, shop_catalog
 from eventsub.catalog import plugin, table
 from eventsub.core.catalog_snapshot import build
 
