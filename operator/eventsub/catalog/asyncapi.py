@@ -208,13 +208,20 @@ def _topic_binding(entry: EventEntry) -> Doc:
         binding["partitions"] = entry.partitions
     if entry.replication_factor:
         binding["replicas"] = entry.replication_factor
-    known, rest = topic_configuration(entry.config)
+    known, rest = _configuration(tuple(sorted(entry.config.items())))
     if known:
         binding["topicConfiguration"] = known
     if rest:
         binding["x-eventsub-topic-configuration"] = rest
     binding["bindingVersion"] = KAFKA_BINDING_VERSION
     return binding
+
+
+@functools.lru_cache(maxsize=1024)
+def _configuration(config: tuple[tuple[str, str], ...]) -> tuple[Doc, dict[str, str]]:
+    # Most topics share a handful of configurations: each is worked out once (and the result
+    # shared between documents, which nothing changes once made).
+    return topic_configuration(dict(config))
 
 
 def topic_configuration(config: Mapping[str, str]) -> tuple[Doc, dict[str, str]]:
@@ -397,7 +404,7 @@ def _findings(catalog: Catalog) -> Doc:
 
 
 def to_json(doc: Doc) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def to_yaml(doc: Doc) -> bytes:
