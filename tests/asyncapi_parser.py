@@ -1,5 +1,5 @@
 """The official AsyncAPI parser (@asyncapi/parser, with its Avro and Protobuf schema parsers),
-installed by stack/asyncapi-parser.sh into the cache, run on a document."""
+installed by stack/asyncapi-parser.sh into the cache, run on documents."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+Diagnostic = dict[str, Any]  # severity (error, warning, info, hint), code, message, path
 
 
 @functools.cache
@@ -20,14 +21,16 @@ def parser_dir() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def diagnostics(document: bytes) -> list[dict[str, Any]]:
-    """Every diagnostic of the parser: severity (error, warning, info, hint), code, message, path."""
-    done = subprocess.run(["node", str(parser_dir() / "validate.js")], input=document,
+def diagnostics(*documents: bytes) -> list[list[Diagnostic]]:
+    """Every diagnostic of each document (JSON or YAML text), from one parser process."""
+    done = subprocess.run(["node", str(parser_dir() / "validate.js")],
+                          input=json.dumps([d.decode() for d in documents]).encode(),
                           capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
-    found: list[dict[str, Any]] = json.loads(done.stdout)
+    found: list[list[Diagnostic]] = json.loads(done.stdout)
     return found
 
 
-def errors(document: bytes) -> list[dict[str, Any]]:
-    return [d for d in diagnostics(document) if d["severity"] == "error"]
+def errors(*documents: bytes) -> list[list[Diagnostic]]:
+    """The errors of each document: [[]] * len(documents) when they are all valid."""
+    return [[d for d in found if d["severity"] == "error"] for found in diagnostics(*documents)]
