@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover soak
+.PHONY: help demo e2e-kind venv binaries asyncapi-parser up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-asyncapi soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ binaries: ## build or reuse the cached stack binaries (cold: tens of minutes; wa
 	@bash stack/build-kafka.sh
 	@bash stack/build-go.sh
 
+asyncapi-parser: ## install (or reuse) the official AsyncAPI parser the tests validate with (npm)
+	@bash stack/asyncapi-parser.sh >/dev/null
+
 up: venv binaries ## start the local stack (Kafka + Kubernetes control plane), or reuse it
 	@$(STACK) up
 
@@ -41,7 +44,7 @@ down: venv ## stop every process of the local stack
 status: venv ## is the local stack running?
 	@$(STACK) status
 
-test: venv binaries ## the whole suite: unit and integration tests on the local stack
+test: venv binaries asyncapi-parser ## the whole suite: unit and integration tests on the local stack
 	$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no stack)
@@ -67,6 +70,9 @@ bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients;
 
 bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the standby leads and acts
 	$(PY) bench/failover.py --trials $${T:-3}
+
+bench-asyncapi: venv ## the AsyncAPI document of N topics and N subscriptions (N=1000): build, JSON, YAML
+	$(PY) bench/catalog_asyncapi.py --count $${N:-1000}
 
 soak: venv binaries ## chaos soak (SOAK_MINUTES=20): every message processed, scaling, health, RSS
 	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-20}

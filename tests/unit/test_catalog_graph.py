@@ -112,3 +112,35 @@ def test_a_service_is_on_a_loop_exactly_when_it_can_reach_itself(spec: list) -> 
         return seen
 
     assert set(feedback_loops(services)) == {s.key for s in services if s.key in reaches(s.key)}
+
+
+@given(graphs)
+def test_each_named_cycle_is_a_shortest_one(spec: list) -> None:
+    services = [Service(f"ns/{n}", tuple(ev(t) for t in c), tuple(ev(t) for t in p))
+                for n, c, p in spec]
+
+    def hops_back(start: str) -> int | None:
+        """Fewest services from start back to it, searching the whole graph."""
+        frontier, seen, hops = {start}, set(), 0
+        while frontier:
+            hops += 1
+            fed = {s.key for f in frontier for s in services
+                   if set(next(x for x in services if x.key == f).produces) & set(s.consumes)}
+            if start in fed:
+                return hops
+            seen |= frontier
+            frontier = fed - seen
+        return None
+
+    for key, cycle in feedback_loops(services).items():
+        assert (len(cycle) - 1) // 2 == hops_back(key)
+
+
+def test_a_long_chain_and_a_ring_in_it() -> None:
+    chain = [Service(f"ns/s{i:04d}", consumes=(ev(f"t{i}"),), produces=(ev(f"t{i + 1}"),))
+             for i in range(2000)]
+    assert feedback_loops(chain) == {}
+    ring = [*chain[:10], Service("ns/back", consumes=(ev("t10"),), produces=(ev("t5"),)),
+            *chain[10:]]
+    loops = feedback_loops(ring)
+    assert set(loops) == {"ns/s0005", "ns/s0006", "ns/s0007", "ns/s0008", "ns/s0009", "ns/back"}

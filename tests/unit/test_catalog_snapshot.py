@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsub.core.catalog_snapshot import Activity, build
+from eventsub.core.catalog_snapshot import Activity, ConnectionEntry, build, cluster_ids
 
 
 def topic(ns: str, name: str, topic_name: str | None = None, **catalog: Any) -> tuple[str, dict[str, Any]]:
@@ -80,3 +80,27 @@ def test_a_loop_is_on_the_consumers_of_the_snapshot() -> None:
     b = subscription("ns", "b", [{"name": "x"}], produces=["y"])
     catalog = build([], [a, b], cluster_of)
     assert catalog.consumers["ns/a"].loop == ("ns/a", "x", "ns/b", "y", "ns/a")
+
+
+def test_connections_declared_producers_and_lag_per_topic() -> None:
+    connections = [
+        ("shop/kafka", {"metadata": {"namespace": "shop", "name": "kafka"},
+                        "spec": {"bootstrapServers": ["b:9093"], "securityProtocol": "SASL_SSL",
+                                 "sasl": {"mechanism": "PLAIN", "secretName": "creds"}},
+                        "status": {"clusterId": "id-1"}}),
+        ("ops/kafka", {"metadata": {"namespace": "ops", "name": "kafka"},
+                       "spec": {"bootstrapServers": ["b:9092"]}})]
+    orders = topic("shop", "orders", "shop.orders", producers=["web"])
+    billing = subscription("shop", "billing", [{"eventTopic": "orders"}, {"name": "refunds"}],
+                           partitions=[{"topic": "shop.orders", "partition": 0, "lag": 4},
+                                       {"topic": "shop.orders", "partition": 1, "lag": 6},
+                                       {"topic": "refunds", "partition": 0, "lag": 1}])
+    catalog = build([orders], [billing], cluster_ids(connections), None, connections)
+    assert catalog.connections["shop/kafka"] == ConnectionEntry(
+        key="shop/kafka", namespace="shop", name="kafka", cluster="id-1",
+        bootstrap_servers=("b:9093",), security_protocol="SASL_SSL", sasl_mechanism="PLAIN")
+    assert catalog.connections["ops/kafka"].cluster == "ops/kafka"  # no id reported yet
+    assert catalog.events[-1].declared_producers == ("web",)
+    assert catalog.consumers["shop/billing"].topic_lag == {"shop.orders": 10, "refunds": 1}
+    assert set(catalog.in_namespace("shop").connections) == {"shop/kafka"}
+    assert set(catalog.in_namespace("ops").connections) == {"ops/kafka"}

@@ -72,11 +72,16 @@ def feedback_loops(services: Sequence[Service]) -> dict[str, tuple[str, ...]]:
             consumers[event].append(service.key)
     feeds = {s.key: sorted({(e, c) for e in s.produces for c in consumers.get(e, ())})
              for s in services}
-    return {key: cycle for key in sorted(feeds) if (cycle := _shortest_cycle(key, feeds))}
+    # A cycle through a service stays within its strongly connected component: searching only
+    # there keeps a long chain of services linear instead of quadratic, and finds the same cycle
+    # (no service outside the component lies on a path from the start back to it).
+    component = _components(feeds)
+    return {key: cycle for key in sorted(feeds)
+            if (cycle := _shortest_cycle(key, feeds, component))}
 
 
-def _shortest_cycle(start: str, feeds: Mapping[str, Sequence[tuple[Event, str]]]
-                    ) -> tuple[str, ...] | None:
+def _shortest_cycle(start: str, feeds: Mapping[str, Sequence[tuple[Event, str]]],
+                    component: Mapping[str, int]) -> tuple[str, ...] | None:
     """Breadth-first from start back to start: the fewest hops, ties broken by name."""
     came_from: dict[str, tuple[str, Event]] = {}
     queue = deque([start])
@@ -85,10 +90,46 @@ def _shortest_cycle(start: str, feeds: Mapping[str, Sequence[tuple[Event, str]]]
         for event, consumer in feeds.get(service, ()):
             if consumer == start:
                 return _path(start, service, event, came_from)
-            if consumer not in came_from:
+            if consumer not in came_from and component.get(consumer) == component[start]:
                 came_from[consumer] = (service, event)
                 queue.append(consumer)
     return None
+
+
+def _components(feeds: Mapping[str, Sequence[tuple[Event, str]]]) -> dict[str, int]:
+    """Each service's strongly connected component (Tarjan's algorithm, without recursion)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    component: dict[str, int] = {}
+    stack: list[str] = []
+    for root in sorted(feeds):
+        if root in index:
+            continue
+        work = [(root, iter(feeds.get(root, ())))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, edges = work[-1]
+            step = next(edges, None)
+            if step is not None:
+                nxt = step[1]
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    work.append((nxt, iter(feeds.get(nxt, ()))))
+                elif nxt not in component:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                while True:
+                    member = stack.pop()
+                    component[member] = index[node]
+                    if member == node:
+                        break
+    return component
 
 
 def _path(start: str, last: str, closing: Event, came_from: Mapping[str, tuple[str, Event]]

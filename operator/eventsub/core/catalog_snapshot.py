@@ -44,6 +44,21 @@ class ConsumerEntry:
     ready: bool = False
     reason: str | None = None  # the Ready condition's reason
     loop: tuple[str, ...] | None = None  # the feedback loop it is on
+    topic_lag: Mapping[str, int] = field(default_factory=dict)  # Kafka topic -> its lag
+
+
+@dataclass(frozen=True)
+class ConnectionEntry:
+    """One KafkaConnection: where its cluster is and how clients reach it; never a credential."""
+
+    key: str  # namespace/name
+    namespace: str
+    name: str
+    cluster: str
+    bootstrap_servers: tuple[str, ...]
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    client_certificate: bool = False  # mutual TLS
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ class EventEntry:
     config: Mapping[str, str] = field(default_factory=dict)
     ready: bool | None = None  # None: no EventTopic
     producers: tuple[str, ...] = ()  # subscription keys, then declared services
+    declared_producers: tuple[str, ...] = ()  # the services of catalog.producers alone
     consumers: tuple[str, ...] = ()  # subscription keys
     activity: Activity | None = None
 
@@ -78,6 +94,7 @@ class Catalog:
     events: tuple[EventEntry, ...]  # sorted by namespace, then topic
     consumers: Mapping[str, ConsumerEntry]
     findings: Findings
+    connections: Mapping[str, ConnectionEntry] = field(default_factory=dict)
 
     def in_namespace(self, namespace: str) -> Catalog:
         """The part of the catalog a namespace's resources declare or use."""
@@ -85,7 +102,11 @@ class Catalog:
         events = tuple(e for e in self.events if e.namespace == namespace
                        or set(e.consumers) & set(consumers)
                        or set(e.producers) & set(consumers))
-        return Catalog(events=events, consumers=consumers, findings=self.findings)
+        used = {e.connection for e in events}
+        connections = {k: c for k, c in self.connections.items()
+                       if c.namespace == namespace or k in used}
+        return Catalog(events=events, consumers=consumers, findings=self.findings,
+                       connections=connections)
 
 
 def spec_of(body: Body) -> Mapping[str, Any]:
@@ -130,9 +151,17 @@ def graph(topics: Iterable[tuple[str, Body]], subscriptions: Iterable[tuple[str,
     return facts, services
 
 
+def cluster_ids(connections: Iterable[tuple[str, Body]]) -> Callable[[str], str]:
+    """cluster_of from the KafkaConnections' status (the cluster id they reported), for readers
+    without the operator's connection registry; a connection key until the id is known."""
+    known = {key: (body.get("status") or {}).get("clusterId") for key, body in connections}
+    return lambda key: known.get(key) or key
+
+
 def build(topics: Iterable[tuple[str, Body]], subscriptions: Iterable[tuple[str, Body]],
           cluster_of: Callable[[str], str],
-          activity: Mapping[Event, Activity] | None = None) -> Catalog:
+          activity: Mapping[Event, Activity] | None = None,
+          connections: Iterable[tuple[str, Body]] = ()) -> Catalog:
     topics, subscriptions = list(topics), list(subscriptions)
     facts, services = graph(topics, subscriptions, cluster_of)
     findings = analyse(list(facts.values()), services)
@@ -154,7 +183,9 @@ def build(topics: Iterable[tuple[str, Body]], subscriptions: Iterable[tuple[str,
                            activity=(activity or {}).get((cluster, topic)))
                 for cluster, topic in named]
     entries.sort(key=lambda e: (e.namespace or "", e.topic, e.key))
-    return Catalog(events=tuple(entries), consumers=consumers, findings=findings)
+    return Catalog(events=tuple(entries), consumers=consumers, findings=findings,
+                   connections={key: _connection(key, body, cluster_of(key))
+                                for key, body in sorted(connections, key=lambda kb: kb[0])})
 
 
 def _described(key: str, body: Body, facts: TopicFacts, readers: Mapping[Event, list[str]],
@@ -172,6 +203,7 @@ def _described(key: str, body: Body, facts: TopicFacts, readers: Mapping[Event, 
         config=dict(status.get("config") or spec.get("config") or {}),
         ready=_ready(status)[0],
         producers=(*sorted(writers.get(facts.event, ())), *facts.producers),
+        declared_producers=facts.producers,
         consumers=tuple(sorted(readers.get(facts.event, ()))),
         activity=activity.get(facts.event))
 
@@ -185,7 +217,26 @@ def _consumer(s: Service, body: Body, findings: Findings) -> ConsumerEntry:
         or f"{meta['namespace']}.{meta['name']}",
         events=s.consumes, produces=s.produces, replicas=status.get("replicas"),
         desired_replicas=status.get("desiredReplicas"), lag=status.get("totalLag"),
-        health=status.get("health"), ready=ready, reason=reason, loop=findings.loops.get(s.key))
+        health=status.get("health"), ready=ready, reason=reason, loop=findings.loops.get(s.key),
+        topic_lag=_topic_lag(status))
+
+
+def _topic_lag(status: Mapping[str, Any]) -> dict[str, int]:
+    lag: dict[str, int] = defaultdict(int)
+    for partition in status.get("partitions") or ():
+        lag[str(partition.get("topic"))] += int(partition.get("lag") or 0)
+    return dict(lag)
+
+
+def _connection(key: str, body: Body, cluster: str) -> ConnectionEntry:
+    spec, meta = spec_of(body), body["metadata"]
+    tls = spec.get("tls") or {}
+    return ConnectionEntry(
+        key=key, namespace=meta["namespace"], name=meta["name"], cluster=cluster,
+        bootstrap_servers=tuple(spec.get("bootstrapServers") or ()),
+        security_protocol=spec.get("securityProtocol") or "PLAINTEXT",
+        sasl_mechanism=(spec.get("sasl") or {}).get("mechanism"),
+        client_certificate=bool(tls.get("clientCertificate")))
 
 
 def _ready(status: Mapping[str, Any]) -> tuple[bool, str | None]:

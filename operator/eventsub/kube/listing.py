@@ -19,12 +19,14 @@ class Listing:
     resource_version: str  # the snapshot's: every page of one list is read at this version
 
 
-async def list_objects(plural: str, namespace: str | None) -> Listing:
-    """Every object of one of our kinds in a namespace, or in all namespaces (None).
+async def list_objects(plural: str, namespace: str | None,
+                       api: client.ApiClient | None = None) -> Listing:
+    """Every object of one of our kinds in a namespace, or in all namespaces (None); api: the
+    client to list with (the operator's own by default).
 
     A read, so not fenced: standbys keep their caches current too. Without a resourceVersion
     the API server answers from its most recent state, never from an older one."""
-    custom = client.CustomObjectsApi(api_client())
+    custom = client.CustomObjectsApi(api or api_client())
     items: list[dict[str, Any]] = []
     version: str | None = None
     token: str | None = None

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from eventsub import metrics
-from eventsub.api.resources import EVENT_SUBSCRIPTION, EVENT_TOPIC
+from eventsub.api.resources import EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
 from eventsub.api.subscription import SubscriptionCatalogStatus
 from eventsub.core.activity import ActivityTracker
 from eventsub.core.catalog_graph import Findings, describe_cycle
@@ -47,7 +47,8 @@ class LiveCatalog:
             return self._latest[1]
         catalog = build(self.cache.items(EVENT_TOPIC.plural),
                         self.cache.items(EVENT_SUBSCRIPTION.plural),
-                        self.registry.cluster_of, self.activity.all())
+                        self.registry.cluster_of, self.activity.all(),
+                        self.cache.items(KAFKA_CONNECTION.plural))
         self._latest = (now, catalog)
         return catalog
 
