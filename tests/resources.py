@@ -79,6 +79,17 @@ def event_reasons(kube: Kube, namespace: str, name: str) -> list[str]:
     return [e.reason for e in sorted(events.items, key=lambda e: e.metadata.creation_timestamp)]
 
 
+def event_posted(kube: Kube, namespace: str, name: str, reason: str,
+                 timeout: float = 15.0) -> list[str]:
+    """The object's Event reasons once `reason` is among them: the operator posts Events in the
+    background, so one may land just after the status that followed it."""
+    def posted() -> list[str] | None:
+        reasons = event_reasons(kube, namespace, name)
+        return reasons if reason in reasons else None
+    found: list[str] = eventually(posted, timeout=timeout, what=f"{reason} Event on {name}")
+    return found
+
+
 def events(kube: Kube, namespace: str) -> list[client.CoreV1Event]:
     return list(kube.core.list_namespaced_event(namespace).items)
 

@@ -24,7 +24,7 @@ from resources import (
     CONSUMER_TEMPLATE,
     condition,
     create,
-    event_reasons,
+    event_posted,
     events,
     get,
     patch_spec,
@@ -202,7 +202,7 @@ def test_tls_failures_say_which_field_to_fix_and_recover(
         body = wait_condition(kube, namespace, "KafkaConnection", name, status="False",
                               reason="TlsFailed")
         assert condition(body)["message"].startswith(message)  # type: ignore[index]
-        assert "TlsFailed" in event_reasons(kube, namespace, name)
+        event_posted(kube, namespace, name, "TlsFailed")
     # Resources that use the connection say why they wait.
     body = wait_condition(kube, namespace, "EventTopic", "events", status="False",
                           reason="TlsFailed")

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from conftest import Kube
 from localstack.consumers import ConsumerRunner
 from localstack.extra_broker import extra_broker
-from resources import CONSUMER_TEMPLATE, create, event_reasons, get, resource, wait_condition
+from resources import CONSUMER_TEMPLATE, create, event_posted, get, resource, wait_condition
 from support import eventually, unique
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -96,7 +96,7 @@ def test_a_quiet_group_keeps_its_offsets_while_an_unguarded_one_loses_them(
             control_lost = elapsed
         time.sleep(2)
     assert control_lost is not None, "the unguarded group kept its offsets: retention not short"
-    assert event_reasons(kube, namespace, "workers").count("OffsetsRenewed") >= 3
+    assert event_posted(kube, namespace, "workers", "OffsetsRenewed").count("OffsetsRenewed") >= 3
     assert get(kube, namespace, "EventSubscription", "workers")["status"]["offsetsRenewedTime"]
 
     with ConsumerRunner(kube.core, namespace, "workers", tmp_path) as runner:

@@ -16,7 +16,7 @@ from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
-from resources import condition, create, event_reasons, get, resource, wait_condition
+from resources import condition, create, event_posted, event_reasons, get, resource, wait_condition
 from support import eventually, unique
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -212,7 +212,7 @@ def test_operator_killed_after_the_pause_and_after_the_move_completes_once(
                    timeout=60, what="replayed once")
     counts = Counter(runner.processed())
     assert {record for record, n in counts.items() if n > 1} == produced
-    assert event_reasons(kube, namespace, "crashy").count("OffsetsMoved") == 1
+    assert event_posted(kube, namespace, "crashy", "OffsetsMoved").count("OffsetsMoved") == 1
 
 
 def test_job_mode_processes_exactly_the_bounded_range_while_the_subscription_runs(
@@ -260,5 +260,5 @@ def test_a_second_replay_of_the_subscription_waits_for_the_first(
     for name in ("first", "second"):
         wait_condition(kube, namespace, "EventReplay", name, type_="Succeeded", reason="CaughtUp",
                        timeout=120)
-        assert event_reasons(kube, namespace, name).count("Paused") == 1
+        assert event_posted(kube, namespace, name, "Paused").count("Paused") == 1
     assert _replicas(kube, namespace) == 1

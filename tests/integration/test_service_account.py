@@ -20,7 +20,7 @@ from helm import CHART, client_for, helm, helm_ok, service_account_kubeconfig
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import TEST_SETTINGS, OperatorProcess
-from resources import create, delete, event_reasons, get, gone, resource, wait_condition
+from resources import create, delete, event_posted, get, gone, resource, wait_condition
 from support import eventually, unique
 
 # Job pods (a bounded replay) stay Running on kwok until their consumer process exits.
@@ -117,7 +117,7 @@ def test_a_whole_scenario_under_the_charts_service_account(
                 wait_condition(kube, watched, "EventReplay", "bounded", type_="Succeeded",
                                reason="Completed", timeout=120)
             assert len(job.processed()) == 400
-        assert "ScaledUp" in event_reasons(kube, watched, "workers")
+        event_posted(kube, watched, "workers", "ScaledUp")
 
         delete(kube, watched, "EventTopic", "work")  # Delete policy: the finalizer is the SA's
         eventually(lambda: gone(kube, watched, "EventTopic", "work"), timeout=60, what="released")

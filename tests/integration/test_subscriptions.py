@@ -18,7 +18,7 @@ from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
-from resources import condition, consumed_topic, event_reasons, get, wait_condition
+from resources import condition, consumed_topic, event_posted, event_reasons, get, wait_condition
 from support import assigned_partitions, eventually
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -108,7 +108,7 @@ def test_a_stuck_partition_does_not_scale_out(
             time.sleep(1)
         assert seen == {1}
         assert _status(kube, namespace)["totalLag"] >= 200
-    assert "PartitionStalled" in event_reasons(kube, namespace, "workers")
+    event_posted(kube, namespace, "workers", "PartitionStalled")
 
 
 def test_manual_mode_leaves_replicas_to_the_user(kube: Kube, namespace: str,

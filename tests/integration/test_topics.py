@@ -25,6 +25,7 @@ from resources import (
     condition,
     create,
     delete,
+    event_posted,
     event_reasons,
     events,
     get,
@@ -87,7 +88,7 @@ def test_topic_is_created_with_its_spec(kube: Kube, namespace: str, connection: 
     assert status["topicId"] and status["config"] == {"retention.ms": "3600000",
                                                       "cleanup.policy": "delete"}
     assert status["observedGeneration"] == body["metadata"]["generation"]
-    assert "TopicCreated" in event_reasons(kube, namespace, "orders")
+    event_posted(kube, namespace, "orders", "TopicCreated")
 
 
 def test_existing_topic_is_adopted_and_its_differences_reconciled(
@@ -99,7 +100,7 @@ def test_existing_topic_is_adopted_and_its_differences_reconciled(
                                    config={"retention.ms": "2000"}))
     wait_condition(kube, namespace, "EventTopic", "legacy", reason="InSync")
     assert _kafka_topic(kafka_admin, name) == (3, {"retention.ms": "2000"})
-    assert "TopicAdopted" in event_reasons(kube, namespace, "legacy")
+    event_posted(kube, namespace, "legacy", "TopicAdopted")
     assert "TopicCreated" not in event_reasons(kube, namespace, "legacy")
 
 
@@ -115,7 +116,7 @@ def test_partitions_grow_and_config_changes_apply_incrementally(
                                     "cleanup.policy": "compact"}})
     wait_condition(kube, namespace, "EventTopic", "grow", reason="InSync")
     assert _kafka_topic(kafka_admin, name) == (5, {"retention.ms": "5000", "cleanup.policy": "compact"})
-    assert "TopicUpdated" in event_reasons(kube, namespace, "grow")
+    event_posted(kube, namespace, "grow", "TopicUpdated")
 
 
 def test_out_of_band_config_drift_is_reverted_with_an_event(
@@ -149,7 +150,7 @@ def test_partition_decrease_and_replication_change_are_refused(
                           reason="NotSupported")
     assert "spec.replicationFactor is 3 but the topic has 1" in condition(body)["message"]  # type: ignore[index]
     assert _kafka_topic(kafka_admin, name) == (4, {})
-    assert "NotSupported" in event_reasons(kube, namespace, "refuse")
+    event_posted(kube, namespace, "refuse", "NotSupported")
 
 
 def test_two_resources_for_one_topic_the_older_keeps_it(
@@ -235,7 +236,7 @@ def test_a_topic_deleted_out_of_band_is_recreated(kube: Kube, namespace: str, co
     eventually(lambda: get(kube, namespace, "EventTopic", "phoenix")["status"].get("topicId")
                not in (None, first["status"]["topicId"]), timeout=30, what="new topic id")
     assert _kafka_topic(kafka_admin, name) == (3, {})
-    assert "TopicRecreated" in event_reasons(kube, namespace, "phoenix")
+    event_posted(kube, namespace, "phoenix", "TopicRecreated")
 
 
 def test_invalid_kafka_config_is_reported_and_recovers(kube: Kube, namespace: str, connection: str,

@@ -69,11 +69,13 @@ def test_a_refused_post_is_logged_and_the_others_still_go(caplog: Any) -> None:
     async def send(body: dict[str, Any]) -> None:
         if body["message"] == "bad":
             raise KubeError("forbidden: events is forbidden")
+        if body["message"] == "bug":
+            raise TypeError("not serializable")
         sent.append(body["message"])
 
     async def scenario() -> None:
         poster = EventPoster(send, senders=1)
-        for message in ("a", "bad", "b"):
+        for message in ("a", "bad", "bug", "b"):
             poster.post(REF, "Normal", "R", message)
         await poster.flush(timeout=5)
         await poster.stop()
@@ -81,3 +83,4 @@ def test_a_refused_post_is_logged_and_the_others_still_go(caplog: Any) -> None:
     asyncio.run(scenario())
     assert sent == ["a", "b"]
     assert "could not post event R on team/orders: forbidden" in caplog.text
+    assert "could not post event R" in caplog.text and "TypeError" in caplog.text

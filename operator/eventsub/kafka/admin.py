@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -63,11 +63,11 @@ def counting_calls() -> Iterator[collections.Counter[str]]:
         _WORK_CALLS.reset(token)
 
 
-def _count(admin_calls: collections.Counter[str], what: str) -> None:
-    admin_calls[what] += 1
+def _count(admin_calls: collections.Counter[str], what: str, calls: int = 1) -> None:
+    admin_calls[what] += calls
     work = _WORK_CALLS.get()
     if work is not None:
-        work[what] += 1
+        work[what] += calls
 
 
 # Settings a KafkaConnection's clientConfig may override.
@@ -141,14 +141,15 @@ class ClusterAdmin:
                     or from_exception(KafkaException(self._auth_error), what))
         return mapped
 
-    async def _gather(self, futures: Mapping[Any, Future[Any]], what: str) -> dict[Any, Any]:
+    async def _gather(self, futures: Mapping[Any, Future[Any]], what: str,
+                      calls: int = 1) -> dict[Any, Any]:
         """Awaits the futures of one admin call; each value is its result or a KafkaRequestError.
 
         One wait with one deadline for all of them. A call over thousands of partitions returns
         thousands of futures: those are waited for in one worker thread, since bridging each
         into the event loop would cost more than the request itself.
         """
-        _count(self.calls, what)
+        _count(self.calls, what, calls)
         if not futures:
             return {}
         timeout = self.request_timeout + 5
@@ -365,14 +366,28 @@ class ClusterAdmin:
     async def committed_offsets(self, group: str, partitions: Iterable[tuple[str, int]]
                                 ) -> dict[tuple[str, int], int | None]:
         """The group's committed offsets (None where it has none): one OffsetFetch request."""
-        request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])]
-        answered = await self._group_partitions(group, self._client.list_consumer_group_offsets(
-            request, request_timeout=self.request_timeout), "list committed offsets")
-        failed = [tp for tp in answered if tp.error is not None]
-        if failed:  # a partial answer must not read as "no committed offset"
-            raise KafkaUnavailable(f"list committed offsets: {failed[0].topic}[{failed[0].partition}]"
-                                   f": {failed[0].error}")
-        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in answered}
+        answer = (await self.committed_offsets_of({group: list(partitions)}))[group]
+        if isinstance(answer, KafkaRequestError):
+            raise answer
+        return answer
+
+    async def committed_offsets_of(self, groups: Mapping[str, Sequence[tuple[str, int]]]
+                                   ) -> dict[str, dict[tuple[str, int], int | None] | KafkaRequestError]:
+        """The committed offsets of many groups: one OffsetFetch per group (the client takes one
+        group per request), all sent at once and awaited together, since bridging thousands of
+        answers one by one into the event loop would cost more than the requests."""
+        what = "list committed offsets"
+        futures: dict[str, Future[Any]] = {}
+        refused: dict[str, KafkaRequestError] = {}
+        for group, partitions in groups.items():
+            request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])]
+            try:
+                futures.update(self._client.list_consumer_group_offsets(
+                    request, request_timeout=self.request_timeout))
+            except (KafkaException, ValueError, TypeError) as error:  # this group alone fails
+                refused[group] = self._explain(error, what)
+        answers = await self._gather(futures, what, calls=len(futures))
+        return {**refused, **{group: _committed(answer) for group, answer in answers.items()}}
 
     async def _group_partitions(self, group: str, futures: Mapping[Any, Future[Any]],
                                 what: str) -> list[TopicPartition]:
@@ -436,6 +451,19 @@ class ClusterAdmin:
         return await self._gather(self._client.delete_topics(
             names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "delete topics")
+
+
+def _committed(answer: Any) -> dict[tuple[str, int], int | None] | KafkaRequestError:
+    """One group's OffsetFetch answer by partition; a partial answer is an error, since it
+    must not read as "no committed offset"."""
+    if isinstance(answer, KafkaRequestError):
+        return answer
+    partitions = list(answer.topic_partitions)
+    failed = [tp for tp in partitions if tp.error is not None]
+    if failed:
+        return KafkaUnavailable(f"list committed offsets: {failed[0].topic}[{failed[0].partition}]: "
+                                f"{failed[0].error}")
+    return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in partitions}
 
 
 def _error_text(error: BaseException) -> str:

@@ -58,26 +58,22 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
     def of(group_topics: Sequence[str]) -> list[tuple[str, int]]:
         return [tp for t in dict.fromkeys(group_topics) for tp in partitions.get(t, [])]
 
-    async def fetch(group: str, group_topics: Sequence[str]) -> dict[tuple[str, int], int | None]:
-        # Only once the group's coordinator answered DescribeGroups: librdkafka (2.16) crashes
-        # the process handling an OffsetFetch answered with a coordinator error (e.g. while a
-        # fresh cluster still loads __consumer_offsets).
-        if not isinstance(described.get(group), GroupInfo):
-            raise KafkaUnavailable("group coordinator not ready")
-        wanted = of(group_topics)
-        return await admin.committed_offsets(group, wanted) if wanted else {}
-
-    committed = await asyncio.gather(*(fetch(g, ts) for g, ts in groups.items()),
-                                     return_exceptions=True)
+    # Only the groups whose coordinator answered DescribeGroups: librdkafka (2.16) crashes the
+    # process handling an OffsetFetch answered with a coordinator error (e.g. while a fresh
+    # cluster still loads __consumer_offsets).
+    wanted = {g: of(ts) for g, ts in groups.items() if isinstance(described.get(g), GroupInfo)}
+    fetched_of = await admin.committed_offsets_of({g: tps for g, tps in wanted.items() if tps})
+    not_ready = KafkaUnavailable("group coordinator not ready")
+    committed = [fetched_of.get(g, {}) if g in wanted else not_ready for g in groups]
     reads: dict[str, GroupRead] = {}
     for (group, group_topics), fetched in zip(groups.items(), committed, strict=True):
         info = described.get(group)
         problems = [f"topic {t}: {missing[t]}" for t in group_topics if t in missing]
-        if isinstance(fetched, BaseException):
-            problems.append(str(getattr(fetched, "message", fetched)))
+        if isinstance(fetched, KafkaRequestError):
+            problems.append(fetched.message)
         if isinstance(info, KafkaRequestError):
             problems.append(info.message)
-        if problems or isinstance(fetched, BaseException) or not isinstance(info, GroupInfo):
+        if problems or isinstance(fetched, KafkaRequestError) or not isinstance(info, GroupInfo):
             reads[group] = GroupRead(error="; ".join(problems) or "no answer")
             continue
         offsets = tuple(PartitionOffsets(t, p, cast(int, starts[(t, p)]), cast(int, ends[(t, p)]),

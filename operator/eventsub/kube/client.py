@@ -134,16 +134,18 @@ def post_json(path: str, body: dict[str, Any], _request_timeout: Any = REQUEST_T
 
 def _send_json(method: str, path: str, body: dict[str, Any], content_type: str,
                query: list[tuple[str, str]], request_timeout: Any) -> bytes:
-    """One request with a JSON body, serialized here: the client library escapes characters
-    beyond the Basic Multilingual Plane (an emoji in a user's text) as JSON surrogate pairs,
-    which the API server's YAML decoder refuses; plain UTF-8 is valid JSON and YAML."""
+    """One request with a JSON body. An apply patch is serialized here: the client library
+    escapes characters beyond the Basic Multilingual Plane (an emoji in a user's text) as JSON
+    surrogate pairs, which the API server's YAML decoder refuses; plain UTF-8 is valid YAML.
+    A JSON request body is left to the library (it serializes whatever its content type names
+    JSON, and the API server's JSON decoder takes surrogate pairs)."""
     api = api_client()
+    payload: Any = body if "json" in content_type else json.dumps(body, ensure_ascii=False).encode()
     method, url, headers, _, _ = api.param_serialize(
         method, path, query_params=query,
         header_params={"Content-Type": content_type, "Accept": "application/json"},
         auth_settings=["BearerToken"])
-    response = api.call_api(method, url, header_params=headers,
-                            body=json.dumps(body, ensure_ascii=False).encode(),
+    response = api.call_api(method, url, header_params=headers, body=payload,
                             _request_timeout=request_timeout)
     data: bytes = response.read()
     if not 200 <= response.status < 300:

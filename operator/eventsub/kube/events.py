@@ -113,6 +113,8 @@ class EventPoster:
                 involved = body["involvedObject"]
                 logger.warning("could not post event %s on %s/%s: %s", body["reason"],
                                involved["namespace"], involved["name"], error.message)
+            except Exception:  # a bug: this Event is lost, the sender goes on with the others
+                logger.exception("could not post event %s", body["reason"])
             finally:
                 self._sending -= 1
 
