@@ -28,6 +28,7 @@ from common import (
 from kubernetes import client
 
 STRIMZI_TOPICS_PER_SECOND = 10_000 / 600  # published: 10,000 events in under 10 minutes
+TARGET_SECONDS = 10  # for 1,000 topics: ten times the first release's 60 s
 
 
 def ready_count(custom: client.CustomObjectsApi, namespace: str) -> int:
@@ -62,10 +63,12 @@ def main() -> int:
                 with ThreadPoolExecutor(16) as pool:
                     list(pool.map(apply, names))
                 applied = time.monotonic() - t0
-                ready = 0
+                ready, half = 0, None
                 while ready < args.count and time.monotonic() - t0 < args.timeout:
-                    time.sleep(0.5)
+                    time.sleep(0.25)
                     ready = ready_count(custom, ns)
+                    if half is None and ready >= args.count / 2:
+                        half = time.monotonic() - t0
                 elapsed = time.monotonic() - t0
                 rss = rss_mib(operator.pid, peak=True)
         finally:
@@ -75,13 +78,15 @@ def main() -> int:
     rate = ready / elapsed
     print(f"\nbench-topics: {args.count} EventTopics applied at once (1 partition each)")
     print(f"  applied (API server create calls)  {applied:8.1f} s")
-    print(f"  all Ready                          {elapsed:8.1f} s   ({ready}/{args.count} Ready)")
+    print(f"  half Ready                         {half or float('nan'):8.1f} s")
+    print(f"  all Ready                          {elapsed:8.1f} s   ({ready}/{args.count} Ready; "
+          f"{elapsed - applied:.1f} s after the last create)")
     print(f"  throughput                         {rate:8.1f} topics/s")
     print(f"  operator peak RSS                  {rss:8.1f} MiB")
     print(f"  vs Strimzi Topic Operator (published ~{STRIMZI_TOPICS_PER_SECOND:.0f}/s): "
           f"{rate / STRIMZI_TOPICS_PER_SECOND:.1f}x")
-    print("  target: 1,000 Ready within 60 s -> " +
-          ("met" if ready == args.count and elapsed <= 60 else "NOT met"))
+    print(f"  target: {args.count} Ready within {TARGET_SECONDS} s -> " +
+          ("met" if ready == args.count and elapsed <= TARGET_SECONDS else "NOT met"))
     return 0 if ready == args.count else 1
 
 
