@@ -30,6 +30,7 @@ venv: $(VENV)/.installed ## the virtualenv with the operator and its dev tools
 
 binaries: ## build or reuse the cached stack binaries (cold: tens of minutes; warm: seconds)
 	@bash stack/build-kafka.sh
+	@bash stack/build-apicurio.sh
 	@bash stack/build-go.sh
 
 up: venv binaries ## start the local stack (Kafka + Kubernetes control plane), or reuse it
