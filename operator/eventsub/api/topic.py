@@ -9,10 +9,10 @@ from pydantic import Field
 from eventsub.api.base import (
     ApiModel,
     CommonStatus,
-    StatusModel,
     ConditionsStatus,
     ConfigMapKeySelector,
     LocalObjectReference,
+    StatusModel,
     TopicName,
     cel,
     validations,

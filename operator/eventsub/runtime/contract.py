@@ -71,6 +71,13 @@ class Kind:
     # to (e.g. a connection kept until the Delete-policy topics that use it are done).
     referred_by: tuple[str, ...] = ()
     reconcile_deleted: bool = True  # a DELETED event queues the key (to forget or clean up)
+    # Further workers that get every key the kind's worker gets, for a part of the kind's work
+    # that must not wait on the main one (e.g. an EventTopic's schema beside its Kafka topic).
+    also: tuple[Worker, ...] = ()
+
+    @property
+    def queues(self) -> tuple[WorkQueue, ...]:
+        return (self.worker.queue, *(w.queue for w in self.also))
 
 
 @dataclass(frozen=True)
