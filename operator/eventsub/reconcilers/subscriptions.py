@@ -12,15 +12,17 @@ from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.resources import EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
 from eventsub.api.subscription import EventSubscriptionSpec, SubscriptionWiringStatus
-from eventsub.api.topic import EventTopicStatus
+from eventsub.api.topic import EventTopicSpec, EventTopicStatus
 from eventsub.core.conditions import is_true
 from eventsub.core.deployment import (
     SubscriptionRef,
+    TopicSchemaWiring,
     default_group,
     deployment_name,
     render_deployment,
     template_problem,
 )
+from eventsub.core.schema_plan import declared_parts, subject_of
 from eventsub.core.start_offsets import lag_start_position, start_offsets
 from eventsub.core.status import SUBSCRIPTION, stamped
 from eventsub.core.topic_plan import DesiredTopic
@@ -116,7 +118,7 @@ class SubscriptionReconciler(EachKey):
         # Replicas are set here only when the Deployment is created (see kube.deployments).
         initial = 0 if self.held(key) is not None else spec.scaling.min_replicas
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
-                                     topics, group, None)
+                                     topics, group, None, self._topic_schemas(namespace, spec))
         try:
             applied = await self.kube.apply_deployment(manifest, initial)
         except KubeError as error:
@@ -162,6 +164,26 @@ class SubscriptionReconciler(EachKey):
             logger.info("group %s starts at %s on %d partition(s)", group,
                         spec.start_position.lower(), len(offsets))
         return now_rfc3339()
+
+    def _topic_schemas(self, namespace: str, spec: EventSubscriptionSpec) -> TopicSchemaWiring:
+        """The declared schemas of the EventTopics read, by Kafka topic (for decoding)."""
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for entry in spec.topics:
+            if entry.event_topic is None:
+                continue
+            topic = self.cache.get(EVENT_TOPIC.plural, f"{namespace}/{entry.event_topic}")
+            if topic is None:
+                continue
+            try:
+                declared = EventTopicSpec.model_validate(topic.get("spec") or {})
+            except ValidationError:
+                continue
+            if declared.schema_ is None:
+                continue
+            name = declared.topic_name or entry.event_topic
+            found[name] = {part: {"subject": subject_of(name, part), "type": schema.type}
+                           for part, schema in declared_parts(declared.schema_).items()}
+        return found
 
     def _topic_names(self, namespace: str, spec: EventSubscriptionSpec) -> list[str]:
         names = []
