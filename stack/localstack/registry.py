@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterable
@@ -37,6 +38,9 @@ def java_major(java: Path) -> int | None:
 def _candidates(dirs: Iterable[Path]) -> list[Path]:
     home = os.environ.get("EVENTSUB_REGISTRY_JAVA_HOME") or os.environ.get("JAVA_HOME")
     found = [Path(home) / "bin" / "java"] if home else []
+    on_path = shutil.which("java")
+    if on_path:
+        found.append(Path(on_path).resolve())
     for root in dirs:
         if root.is_dir():
             found += sorted(root.glob("*/bin/java"), reverse=True)
