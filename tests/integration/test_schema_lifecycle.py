@@ -73,9 +73,13 @@ def _connection(kube: Kube, namespace: str, stack_info: StackInfo, **registry: A
         "schemaRegistry": {"url": stack_info.registry_url, **registry}}))
 
 
-def _subscription(kube: Kube, namespace: str, name: str, group: str | None = None) -> None:
+def _subscription(kube: Kube, namespace: str, name: str, group: str | None = None,
+                  expects: int | None = None) -> None:
+    entry: dict[str, Any] = {"eventTopic": "orders"}
+    if expects is not None:
+        entry["expectsSchemaVersion"] = expects
     create(kube, namespace, resource("EventSubscription", name, {
-        "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "orders"}],
+        "connectionRef": {"name": "local"}, "topics": [entry],
         "startPosition": "Earliest", "scaling": {"mode": "Manual", "minReplicas": 1},
         "template": CONSUMER_TEMPLATE, **({"consumerGroup": group} if group else {})}))
     wait_condition(kube, namespace, "EventSubscription", name, reason="Running")
@@ -89,7 +93,9 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
     assert _value(body)["subject"] == f"{topic}-value" and _value(body)["version"] == 1
     first_id = _value(body)["id"]
     assert _registry(stack_info, "GET", f"/subjects/{topic}-value/versions/latest")["id"] == first_id
-    _subscription(kube, namespace, "billing")
+    _subscription(kube, namespace, "billing", expects=1)
+    wait_condition(kube, namespace, "EventSubscription", "billing", type_="SchemaVersion",
+                   reason="AsExpected")
     _subscription(kube, namespace, "audit", group="audit-readers")
     producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
     with ConsumerRunner(kube.core, namespace, "billing", tmp_path / "billing") as billing, \
@@ -106,7 +112,8 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
         refused = wait_condition(kube, namespace, "EventTopic", "orders", status="False",
                                  reason="IncompatibleSchema")
         message = condition(refused)["message"]  # type: ignore[index]
-        assert f"{namespace}/billing (consumer group {namespace}.billing)" in message
+        assert (f"{namespace}/billing (consumer group {namespace}.billing, written for version 1)"
+                in message)
         assert f"{namespace}/audit (consumer group audit-readers)" in message
         assert "spec.schema.value" in message and "version 1 stays" in message
         assert _value(refused)["version"] == 1
@@ -120,6 +127,9 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
     # A field with a default is BACKWARD compatible: registered as version 2.
     patch_spec(kube, namespace, "EventTopic", "orders", {"schema": _avro(A_B_DEF)})
     _wait_version(kube, namespace, "orders", 2)
+    moved = wait_condition(kube, namespace, "EventSubscription", "billing", status="False",
+                           type_="SchemaVersion", reason="SchemaMovedOn")
+    assert "spec.topics[0].expectsSchemaVersion" in condition(moved, "SchemaVersion")["message"]  # type: ignore[index]
     assert _registry(stack_info, "GET", f"/subjects/{topic}-value/versions") == [1, 2]
     # Deleted in the registry (every version): reported and restored on the next resync.
     _registry(stack_info, "DELETE", f"/subjects/{topic}-value")

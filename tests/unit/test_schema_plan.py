@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from eventsub.api.base import Condition
@@ -70,7 +72,7 @@ def test_going_back_to_an_earlier_declared_version_deletes_nothing() -> None:
     assert decided == plan.SubjectPlan()
 
 
-def sub(topics: list[dict[str, str]], group: str | None = None,
+def sub(topics: list[dict[str, Any]], group: str | None = None,
         connection: str = "kafka") -> EventSubscriptionSpec:
     spec = {"connectionRef": {"name": connection}, "topics": topics, "template": {}}
     if group:
@@ -141,3 +143,32 @@ def test_registry_settings_never_show_credentials() -> None:
                                 username="svc", password="s3cr3t-pw")
     assert "s3cr3t" not in repr(settings) and "hunter2" not in repr(settings)
     assert display_url(settings.url) == "https://registry:8081/apis/ccompat/v7"
+
+
+def expectation(expects: int, version: int | None) -> plan.Expectation:
+    registered = recorded(version) if version is not None else None
+    return plan.Expectation("spec.topics[0].expectsSchemaVersion", "orders", expects, registered)
+
+
+@pytest.mark.parametrize(("expectations", "expected"), [
+    ([], None),
+    ([expectation(2, 2)], (True, "AsExpected")),
+    ([expectation(2, 3)], (False, "SchemaMovedOn")),
+    ([expectation(2, 1)], (False, "SchemaVersionNotRegistered")),
+    ([expectation(2, None)], (False, "SchemaVersionNotRegistered")),
+    ([expectation(2, 3), expectation(1, None)], (False, "SchemaVersionNotRegistered")),
+])
+def test_schema_version_condition(expectations: list[plan.Expectation],
+                                  expected: tuple[bool, str] | None) -> None:
+    found = plan.schema_version_condition(expectations)
+    assert (found[:2] if found else None) == expected
+    if found is not None and not found[0]:
+        assert "spec.topics[0].expectsSchemaVersion" in found[2]
+
+
+def test_a_refusal_names_the_version_a_reader_expects() -> None:
+    pinned = sub([{"eventTopic": "orders", "expectsSchemaVersion": 2}])
+    readers = plan.readers_of("ns", "orders", "orders", "kafka", [("ns/billing", pinned)])
+    assert readers == (plan.Reader("ns/billing", "ns.billing", 2),)
+    assert "ns/billing (consumer group ns.billing, written for version 2)" in \
+        plan.describe_readers(readers)

@@ -40,6 +40,7 @@ class Reader:
 
     key: str  # namespace/name
     group: str
+    expects: int | None = None  # the value schema version it declares it was written for
 
 
 def readers_of(namespace: str, event_topic: str, kafka_topic: str, connection: str,
@@ -51,18 +52,22 @@ def readers_of(namespace: str, event_topic: str, kafka_topic: str, connection: s
         ns, name = key.split("/", 1)
         if ns != namespace:
             continue
-        reads = any(t.event_topic == event_topic or
-                    (t.name == kafka_topic and spec.connection_ref.name == connection)
-                    for t in spec.topics)
-        if reads:
-            found.add(Reader(key, spec.consumer_group or default_group(ns, name)))
+        entries = [t for t in spec.topics if t.event_topic == event_topic or
+                   (t.name == kafka_topic and spec.connection_ref.name == connection)]
+        if entries:
+            expects = next((t.expects_schema_version for t in entries
+                            if t.expects_schema_version is not None), None)
+            found.add(Reader(key, spec.consumer_group or default_group(ns, name), expects))
     return tuple(sorted(found))
 
 
 def describe_readers(readers: Sequence[Reader]) -> str:
     if not readers:
         return "no subscription reads the topic yet"
-    listed = ", ".join(f"{r.key} (consumer group {r.group})" for r in readers)
+    listed = ", ".join(
+        f"{r.key} (consumer group {r.group}"
+        + (f", written for version {r.expects})" if r.expects is not None else ")")
+        for r in readers)
     return f"it would break the subscription(s) that read the topic: {listed}"
 
 
@@ -171,3 +176,36 @@ def ready_with_schema(schema: Condition | None, generation: int | None, ok: bool
     if schema.status != "True":
         return False, schema.reason, f"{message}; but {schema.message}"
     return ok, reason, message
+
+
+# -- what a subscription expects ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Expectation:
+    field: str  # spec.topics[i].expectsSchemaVersion
+    event_topic: str
+    expects: int
+    registered: RegisteredSchema | None  # the topic's value schema as its status reports it
+
+
+def schema_version_condition(expectations: Sequence[Expectation]) -> tuple[bool, str, str] | None:
+    """A subscription's SchemaVersion condition; None when it expects no version."""
+    if not expectations:
+        return None
+    moved, missing = [], []
+    for e in expectations:
+        version = e.registered.version if e.registered else None
+        if version is None or version < e.expects:
+            missing.append(f"EventTopic {e.event_topic} has no value schema version {e.expects} "
+                           f"registered (it is at {version or 'none'}; {e.field})")
+        elif version > e.expects:
+            level = e.registered.compatibility if e.registered else None
+            moved.append(f"EventTopic {e.event_topic} moved on to value schema version {version}, "
+                         f"compatible with version {e.expects} at {level}, which {e.field} "
+                         "expects: update the consumer and the field")
+    if missing:
+        return False, "SchemaVersionNotRegistered", "; ".join(missing)
+    if moved:
+        return False, "SchemaMovedOn", "; ".join(moved)
+    listed = ", ".join(f"{e.event_topic} version {e.expects}" for e in expectations)
+    return True, "AsExpected", f"the topics are at the schema versions expected: {listed}"

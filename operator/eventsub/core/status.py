@@ -35,7 +35,8 @@ class StatusWriter:
 
 CONNECTION = StatusWriter("eventsub-connections", KafkaConnectionStatus, ("Ready",))
 TOPIC = StatusWriter("eventsub-topics", EventTopicStatus, ("Ready",))
-SUBSCRIPTION = StatusWriter("eventsub-subscriptions", SubscriptionWiringStatus, ("Ready",))
+SUBSCRIPTION = StatusWriter("eventsub-subscriptions", SubscriptionWiringStatus,
+                            ("Ready", "SchemaVersion"))
 SCALER = StatusWriter("eventsub-scaler", SubscriptionLagStatus, ("LagAvailable", "Healthy"))
 REPLAY = StatusWriter("eventsub-replays", EventReplayStatus, ("Succeeded",))
 CATALOG = StatusWriter("eventsub-catalog", SubscriptionCatalogStatus, ("FeedbackLoop",))
