@@ -136,7 +136,7 @@ def incompatible(part: Part, subject: str, level: str, recorded: RegisteredSchem
                  registry_says: Sequence[str], readers: Sequence[Reader]) -> Refusal:
     kept = (f"version {recorded.version} stays the registered one" if recorded and recorded.version
             else "nothing was registered")
-    said = "; ".join(registry_says) or f"not {level} compatible with the subject's versions"
+    said = "; ".join(registry_says) or "the registry gave no details"
     return Refusal("IncompatibleSchema", (
         f"spec.schema.{part} was refused: the registry found it incompatible with subject "
         f"{subject} at compatibility {level} ({said}); {kept}; {describe_readers(readers)}"))
