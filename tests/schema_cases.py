@@ -14,6 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
 REGISTERED, REFUSED = "Registered", "IncompatibleSchema"
 LEVELS = ("BACKWARD", "FORWARD", "FULL", "BACKWARD_TRANSITIVE", "FORWARD_TRANSITIVE",
           "FULL_TRANSITIVE", "NONE")
@@ -112,3 +117,14 @@ def cases() -> list[Case]:
             found += [Case(type_, level, tuple(history), compatible, REGISTERED, "compatible"),
                       Case(type_, level, tuple(history), incompatible, breaking, "breaking")]
     return found
+
+
+def serialize(registry: SchemaRegistryClient, topic: str, type_: str, schema: str,
+              value: dict[str, Any]) -> bytes:
+    """A value as a producer writes it: with a schema the EventTopic registered (the serializer
+    looks its id up and never registers)."""
+    conf = {"auto.register.schemas": False}
+    serializer = (AvroSerializer(registry, schema, conf=conf) if type_ == "Avro"
+                  else JSONSerializer(schema, registry, conf=conf))
+    data: bytes = serializer(value, SerializationContext(topic, MessageField.VALUE))
+    return data

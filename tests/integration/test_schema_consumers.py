@@ -8,20 +8,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroSerializer
-from confluent_kafka.schema_registry.json_schema import JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
 from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from resources import CONSUMER_TEMPLATE, create, get, patch_spec, resource, wait_condition
-from schema_cases import A_B_DEF, J_CLOSED, J_CLOSED_B, A
+from schema_cases import A_B_DEF, J_CLOSED, J_CLOSED_B, A, serialize
 from support import eventually, unique
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -30,16 +26,6 @@ pytestmark = pytest.mark.usefixtures("operator")
 def _version(kube: Kube, namespace: str, name: str) -> int | None:
     body = wait_condition(kube, namespace, "EventTopic", name, reason="InSync")
     return int(((body.get("status") or {}).get("schema") or {}).get("value", {}).get("version") or 0)
-
-
-def _serialize(registry: SchemaRegistryClient, topic: str, type_: str, schema: str,
-               value: dict[str, Any]) -> bytes:
-    """As a producer would: with the schema the EventTopic registered (never registering)."""
-    conf = {"auto.register.schemas": False}
-    serializer = (AvroSerializer(registry, schema, conf=conf) if type_ == "Avro"
-                  else JSONSerializer(schema, registry, conf=conf))
-    data: bytes = serializer(value, SerializationContext(topic, MessageField.VALUE))
-    return data
 
 
 def _dead_letters(bootstrap: str, topic: str) -> list[dict[str, str]]:
@@ -83,8 +69,8 @@ def test_consumers_decode_old_and_new_values_and_park_undecodable(
     registry = SchemaRegistryClient({"url": stack_info.registry_url})
     producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
     with ConsumerRunner(kube.core, namespace, "readers", tmp_path) as runner:
-        producer.produce(orders, _serialize(registry, orders, "Avro", A, {"id": "o-1"}))
-        producer.produce(clicks, _serialize(registry, clicks, "JsonSchema", J_CLOSED, {"id": "c-1"}))
+        producer.produce(orders, serialize(registry, orders, "Avro", A, {"id": "o-1"}))
+        producer.produce(clicks, serialize(registry, clicks, "JsonSchema", J_CLOSED, {"id": "c-1"}))
         assert producer.flush(30) == 0
         # Compatible changes: a field with a default, an optional property.
         patch_spec(kube, namespace, "EventTopic", "orders",
@@ -94,8 +80,8 @@ def test_consumers_decode_old_and_new_values_and_park_undecodable(
         for name in ("orders", "clicks"):
             eventually(lambda n=name: _version(kube, namespace, n) == 2, timeout=60,  # type: ignore[misc]
                        what=f"{name} schema version 2")
-        producer.produce(orders, _serialize(registry, orders, "Avro", A_B_DEF, {"id": "o-2", "b": 7}))
-        producer.produce(clicks, _serialize(registry, clicks, "JsonSchema", J_CLOSED_B,
+        producer.produce(orders, serialize(registry, orders, "Avro", A_B_DEF, {"id": "o-2", "b": 7}))
+        producer.produce(clicks, serialize(registry, clicks, "JsonSchema", J_CLOSED_B,
                                             {"id": "c-2", "b": 3}))
         producer.produce(orders, b"not in the registry's wire format")
         assert producer.flush(30) == 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from conftest import Kube
 from localstack import LocalStack, StackInfo
@@ -31,7 +32,7 @@ from resources import (
     resource,
     wait_condition,
 )
-from schema_cases import A_B, A_B_DEF, A
+from schema_cases import A_B, A_B_DEF, A, serialize
 from support import eventually, unique
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -49,6 +50,11 @@ def _registry(stack_info: StackInfo, method: str, path: str) -> Any:
     request = urllib.request.Request(stack_info.registry_url + path, method=method)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+def _latest_schema(stack_info: StackInfo, topic: str) -> Any:
+    """The latest value schema of the topic, parsed (the registry stores it compacted)."""
+    return json.loads(_registry(stack_info, "GET", f"/subjects/{topic}-value/versions/latest")["schema"])
 
 
 def _topic(kube: Kube, namespace: str, stack_info: StackInfo, name: str, **spec: Any) -> str:
@@ -98,11 +104,12 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
                    reason="AsExpected")
     _subscription(kube, namespace, "audit", group="audit-readers")
     producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
+    registry = SchemaRegistryClient({"url": stack_info.registry_url})
     with ConsumerRunner(kube.core, namespace, "billing", tmp_path / "billing") as billing, \
             ConsumerRunner(kube.core, namespace, "audit", tmp_path / "audit") as audit:
         def produce(first: int, count: int) -> set[tuple[str, int, int]]:
-            for _ in range(count):
-                producer.produce(topic, b"order")
+            for n in range(count):
+                producer.produce(topic, serialize(registry, topic, "Avro", A, {"id": f"o-{n}"}))
             assert producer.flush(30) == 0
             return {(topic, 0, o) for o in range(first, first + count)}
 
@@ -135,8 +142,8 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
     _registry(stack_info, "DELETE", f"/subjects/{topic}-value")
     eventually(lambda: "SubjectRestored" in event_reasons(kube, namespace, "orders"), timeout=60,
                what="SubjectRestored Event")
-    eventually(lambda: _registry(stack_info, "GET", f"/subjects/{topic}-value/versions/latest")
-               ["schema"] == A_B_DEF, timeout=60, what="declared schema registered again")
+    eventually(lambda: _latest_schema(stack_info, topic) == json.loads(A_B_DEF), timeout=60,
+               what="declared schema registered again")
     restored = wait_condition(kube, namespace, "EventTopic", "orders", reason="InSync")
     assert _value(restored)["subject"] == f"{topic}-value"
 
@@ -164,7 +171,7 @@ def test_registry_down_reported_topics_still_managed_converges(
     # The registry keeps schemas in memory: it came back empty, and gets the schema again.
     back = wait_condition(kube, namespace, "EventTopic", "orders", reason="InSync", timeout=90)
     assert _value(back)["version"] == 1
-    assert _registry(stack_info, "GET", f"/subjects/{topic}-value/versions/latest")["schema"] == A
+    assert _latest_schema(stack_info, topic) == json.loads(A)
 
 
 def test_registry_credentials_from_a_secret_never_shown(
