@@ -18,6 +18,9 @@ from eventsub.runtime.queue import WorkQueue
 TOPIC_WORKERS = 2  # two passes in flight: one slow cluster does not hold up the others
 TOPIC_BATCH = 500
 SCHEMA_BATCH = 50  # topics whose schemas are registered concurrently
+# A registry outage is retried at least this often (seconds): one cheap failing request per
+# topic, and schemas converge soon after the registry is back.
+SCHEMA_RETRY_MAX = 10.0
 TOPIC_LINGER = 0.1  # seconds a pass waits for more topics to arrive (as Strimzi's batching does)
 
 
@@ -36,7 +39,7 @@ class Runtime:
             kube, self.cache, self.connections, WorkQueue(), config.resync_seconds,
             config.topic_deletion_timeout_seconds)
         self.schemas = schemas.SchemaReconciler(
-            kube, self.cache, WorkQueue(), config.resync_seconds,
+            kube, self.cache, WorkQueue(backoff_max=SCHEMA_RETRY_MAX), config.resync_seconds,
             float(config.kafka_request_timeout_seconds))
         self.scaler = Scaler(kube, self.cache, self.connections)
         self.subscriptions = subscriptions.SubscriptionReconciler(
