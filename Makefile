@@ -30,6 +30,7 @@ venv: $(VENV)/.installed ## the virtualenv with the operator and its dev tools
 
 binaries: ## build or reuse the cached stack binaries (cold: tens of minutes; warm: seconds)
 	@bash stack/build-kafka.sh
+	@bash stack/build-apicurio.sh
 	@bash stack/build-go.sh
 
 asyncapi-parser: ## install (or reuse) the official AsyncAPI parser the tests validate with (npm)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from kubernetes import client
 
 from conftest import Kube
+from operator_process import OperatorProcess
 from support import eventually, unique
 
 GROUP, VERSION = "eventsub.io", "v1alpha1"
@@ -111,3 +113,34 @@ def consumed_topic(kube: Kube, namespace: str, bootstrap: str, scaling: dict[str
         **({"deadLetterTopic": f"{topic}.dlq"} if dead_letter_topic else {})}))
     wait_condition(kube, namespace, "EventSubscription", "workers", reason="Running")
     return topic
+
+
+def put_secret(kube: Kube, namespace: str, name: str, data: dict[str, str],
+               type_: str = "Opaque") -> None:
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), type=type_, data={
+        key: base64.b64encode(value.encode()).decode() for key, value in data.items()})
+    try:
+        kube.core.create_namespaced_secret(namespace, body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        kube.core.replace_namespaced_secret(name, namespace, body)
+
+
+def assert_never_shown(kube: Kube, namespace: str, operator: OperatorProcess,
+                       *secrets: str) -> None:
+    """Neither the secrets nor any line of them appears in the operator's log, the namespace's
+    Events or the status of its resources."""
+    texts = [operator.log()]
+    texts += [f"{e.reason} {e.message}" for e in events(kube, namespace)]
+    for plural in ("kafkaconnections", "eventtopics", "eventsubscriptions"):
+        listed = kube.custom.list_namespaced_custom_object("eventsub.io", "v1alpha1", namespace,
+                                                           plural)
+        texts += [str(item.get("status")) for item in listed["items"]]
+    pieces = [s for secret in secrets for s in (secret, *pem_body_lines(secret))]
+    leaked = [p[:12] + "..." for p in pieces if any(p in text for text in texts)]
+    assert not leaked, f"secret material shown: {leaked}"
+
+
+def pem_body_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("-----")]

@@ -22,6 +22,18 @@ turns them into a confluent-kafka consumer that behaves well while eventsub scal
 Or without writing the loop: `python -m eventsub.consumer mypackage.handlers:handle` in the
 container's command (with no argument it logs every message, to try a subscription out).
 
+Topics whose EventTopic declares a schema (spec.schema) come with the registry's address
+(EVENTSUB_SCHEMA_REGISTRY_*) and their subjects (EVENTSUB_SCHEMAS): `run_decoded` hands the
+handler each value (and key) decoded with the schema it was written with, found by the schema
+id the message carries (Avro and JSON Schema; Protobuf values are left as bytes, decoding them
+needs the generated classes). A message that cannot be decoded goes to the dead-letter topic
+at once, with the reason in its `eventsub.reason` header:
+
+    def handle(event):  # an eventsub.consumer.Decoded
+        print(event.value["id"], event.message.offset())
+
+    EventConsumer.from_env().run_decoded(handle)
+
 Bounded replays (EventReplay in Job mode) set EVENTSUB_END_OFFSETS; the consumer stops once it
 reached them on every partition and `run` returns, so the Job completes.
 """
@@ -34,12 +46,18 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 
 logger = logging.getLogger("eventsub.consumer")
 
@@ -93,6 +111,72 @@ def end_offsets(env: Mapping[str, str]) -> dict[tuple[str, int], int] | None:
         return None
     return {(topic, int(p)): int(o) for topic, parts in json.loads(raw).items()
             for p, o in parts.items()}
+
+
+T = TypeVar("T")
+
+
+class Undecodable(Exception):
+    """A message whose value or key does not decode with its topic's schema."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A message with its value and key decoded (as they are when the topic has no schema)."""
+
+    message: Message
+    value: Any
+    key: Any
+
+
+class SchemaDecoder:
+    """Decodes values and keys of the topics that declare a schema, with the writer's schema
+    (the id in each message's first bytes, looked up in the registry and cached)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.schemas: dict[str, dict[str, dict[str, str]]] = json.loads(
+            env.get("EVENTSUB_SCHEMAS") or "{}")
+        self._env = env
+        self._deserializers: dict[str, Callable[[bytes, SerializationContext], Any]] = {}
+
+    def decode(self, message: Message) -> Decoded:
+        topic = str(message.topic())
+        parts = self.schemas.get(topic, {})
+        return Decoded(message, self._part(topic, parts.get("value"), message.value(), "value"),
+                       self._part(topic, parts.get("key"), message.key(), "key"))
+
+    def _part(self, topic: str, declared: Mapping[str, str] | None, data: bytes | None,
+              part: str) -> Any:
+        if declared is None or data is None or declared.get("type") == "Protobuf":
+            return data
+        field = MessageField.VALUE if part == "value" else MessageField.KEY
+        try:
+            return self._deserializer(declared["type"])(data, SerializationContext(topic, field))
+        except Exception as error:
+            raise Undecodable(f"the {part} does not decode with the {declared['type']} schema of "
+                              f"subject {declared.get('subject')}: {error}") from None
+
+    def _deserializer(self, type_: str) -> Callable[[bytes, SerializationContext], Any]:
+        if type_ not in self._deserializers:
+            client = registry_client(self._env)
+            self._deserializers[type_] = (AvroDeserializer(client) if type_ == "Avro"
+                                          else JSONDeserializer(None, schema_registry_client=client))
+        return self._deserializers[type_]
+
+
+def registry_client(env: Mapping[str, str]) -> SchemaRegistryClient:
+    if not env.get("EVENTSUB_SCHEMA_REGISTRY_URL"):
+        raise Undecodable("no schema registry in the wiring (EVENTSUB_SCHEMA_REGISTRY_URL)")
+    conf: dict[str, Any] = {"url": env["EVENTSUB_SCHEMA_REGISTRY_URL"]}
+    if env.get("EVENTSUB_SCHEMA_REGISTRY_USERNAME"):
+        conf["basic.auth.user.info"] = (f"{env['EVENTSUB_SCHEMA_REGISTRY_USERNAME']}:"
+                                        f"{env.get('EVENTSUB_SCHEMA_REGISTRY_PASSWORD', '')}")
+    if env.get("EVENTSUB_SCHEMA_REGISTRY_CA_PEM"):
+        # The client reads a CA from a file only.
+        with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as ca:
+            ca.write(env["EVENTSUB_SCHEMA_REGISTRY_CA_PEM"])
+        conf["ssl.ca.location"] = ca.name
+    return SchemaRegistryClient(conf)
 
 
 class EventConsumer:
@@ -158,12 +242,27 @@ class EventConsumer:
     def run(self, handler: Callable[[Message], object], max_attempts: int = 3) -> None:
         """Calls handler for each message; parks it in the dead-letter topic after max_attempts
         failures. Returns after SIGTERM (drained and committed) or at the end offsets."""
+        self._run(lambda message: message, handler, max_attempts)
+
+    def run_decoded(self, handler: Callable[[Decoded], object], max_attempts: int = 3) -> None:
+        """As run, with each message's value and key decoded with its topic's schema; one that
+        does not decode goes to the dead-letter topic at once (retrying cannot help)."""
+        self._run(SchemaDecoder(self.env).decode, handler, max_attempts)
+
+    def _run(self, prepare: Callable[[Message], T], handler: Callable[[T], object],
+             max_attempts: int) -> None:
         self.stop_on_signals()
         try:
             for message in self.messages():
+                try:
+                    prepared = prepare(message)
+                except Undecodable as error:
+                    self.dead_letter(message, f"Undecodable: {error}")
+                    self.done(message)
+                    continue
                 for attempt in range(1, max_attempts + 1):
                     try:
-                        handler(message)
+                        handler(prepared)
                         break
                     except Exception as error:
                         if attempt == max_attempts:

@@ -19,6 +19,8 @@ def _usage(info: StackInfo) -> str:
         f"  kafka mTLS:       {info.kafka_mtls_bootstrap}  (SSL, client certificate required:"
         f" {info.kafka_client_certificate}, key {info.kafka_client_key})",
         f"  kafka SASL_SSL:   {info.kafka_sasl_ssl_bootstrap}  (SASL_SSL; the SASL users, the TLS CA)",
+        f"  schema registry:  {info.registry_url}  (Apicurio Registry, Confluent-compatible API;"
+        f" health http://127.0.0.1:{info.registry_management_port}/health/ready)",
         f"  logs:             {info.run_dir}/logs/",
         "",
         f"  export KUBECONFIG={info.kubeconfig} PATH={info.bin_dir}:$PATH; kubectl get nodes",

@@ -1,6 +1,8 @@
 """The local stack's consumer: what a team would deploy, built on eventsub.consumer.
 
-Records every processed message as "topic partition offset" in CONSUMER_OUT. CONSUMER_DELAY_MS
+Records every processed message as "topic partition offset" in CONSUMER_OUT, and when its topics
+declare schemas (EVENTSUB_SCHEMAS), the decoded value as a JSON line in CONSUMER_OUT.decoded.
+CONSUMER_DELAY_MS
 sets the processing time per message; a message whose value starts with b"poison" blocks its
 consumer until it is stopped (a stuck partition).
 """
@@ -8,6 +10,7 @@ consumer until it is stopped (a stuck partition).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from confluent_kafka import Message
 
-from eventsub.consumer import EventConsumer
+from eventsub.consumer import Decoded, EventConsumer
 
 
 def main() -> None:
@@ -32,8 +35,20 @@ def main() -> None:
             time.sleep(delay)
         out.write(f"{message.topic()} {message.partition()} {message.offset()}\n")
 
-    with contextlib.suppress(SystemExit):  # stopped while stuck on a poison message
-        consumer.run(handle)  # closes the consumer (final commit) however it ends
+    if os.environ.get("EVENTSUB_SCHEMAS"):
+        decoded = open(Path(os.environ["CONSUMER_OUT"] + ".decoded"), "a", buffering=1)  # noqa: SIM115
+
+        def handle_decoded(event: Decoded) -> None:
+            message = event.message
+            decoded.write(json.dumps({"topic": message.topic(), "offset": message.offset(),
+                                      "value": event.value}, default=repr) + "\n")
+            handle(message)
+
+        consumer.run_decoded(handle_decoded)
+        decoded.close()
+    else:
+        with contextlib.suppress(SystemExit):  # stopped while stuck on a poison message
+            consumer.run(handle)  # closes the consumer (final commit) however it ends
     out.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,11 @@ class ConsumerRunner:
                 topic, partition, offset = line.split()
                 records.append((topic, int(partition), int(offset)))
         return records
+
+    def decoded(self) -> list[dict[str, Any]]:
+        """The decoded values the consumers recorded (topics that declare a schema)."""
+        return [json.loads(line) for path in self.out_dir.glob("*.out.decoded")
+                for line in path.read_text().splitlines()]
 
     def _loop(self) -> None:
         while not self._stop.wait(0.3):
@@ -103,6 +109,9 @@ class ConsumerRunner:
                 env[var.name] = var.value
             elif var.value_from and var.value_from.field_ref:
                 env[var.name] = _field(pod, var.value_from.field_ref.field_path)
+            elif var.value_from and var.value_from.config_map_key_ref:
+                ref = var.value_from.config_map_key_ref
+                env[var.name] = self.core.read_namespaced_config_map(ref.name, self.namespace).data[ref.key]
             elif var.value_from and var.value_from.secret_key_ref:
                 ref = var.value_from.secret_key_ref
                 secret = self.core.read_namespaced_secret(ref.name, self.namespace)

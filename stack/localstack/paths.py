@@ -43,6 +43,7 @@ class Binaries:
     kwok_stages: Path
     helm: Path
     kafka_libs: Path
+    apicurio: Path  # the unpacked Apicurio Registry application (quarkus-run.jar and lib/)
     java: Path
 
     @classmethod
@@ -61,6 +62,7 @@ class Binaries:
             helm=cache / f"helm-{v['HELM_VERSION']}" / "bin" / "helm",
             kafka_libs=cache / (f"kafka-{v['KAFKA_VERSION']}-log4j-{v['LOG4J_VERSION']}"
                                 f"-slf4j-{v['SLF4J_VERSION']}") / "libs",
+            apicurio=_apicurio_app(cache / f"apicurio-{v['APICURIO_VERSION']}"),
             java=Path(shutil.which("java") or "java"),
         )
         found.check()
@@ -77,7 +79,17 @@ class Binaries:
         ]
         if not (self.kafka_libs / ".complete").is_file():
             missing.append("kafka jars")
+        if not (self.apicurio / "quarkus-run.jar").is_file():
+            missing.append("apicurio registry")
         if missing:
             raise StackError(
                 f"not built yet: {', '.join(missing)}; run 'make binaries' (cold: tens of minutes)"
             )
+
+
+def _apicurio_app(directory: Path) -> Path:
+    """Where quarkus-run.jar is in the unpacked package (its top directory may be wrapped)."""
+    if (directory / ".complete").is_file():
+        for jar in sorted((directory / "app").rglob("quarkus-run.jar")):
+            return jar.parent
+    return directory / "app"

@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localstack import kafka, kube, processes
+from localstack import kafka, kube, processes, registry
 from localstack.certs import write_kafka_pki, write_pki
 from localstack.kwok_stages import write_stages
 from localstack.paths import Binaries, run_dir
 from localstack.ports import choose_ports
 
 # Start order; stopped in reverse.
-COMPONENTS = ("etcd", "apiserver", "controller_manager", "scheduler", "kwok", "kafka")
+COMPONENTS = ("registry", "etcd", "apiserver", "controller_manager", "scheduler", "kwok", "kafka")
 
 
 @dataclass
@@ -42,6 +42,11 @@ class StackInfo:
     ports: dict[str, int]
     pids: dict[str, int] = field(default_factory=dict)
     bin_dir: str = ""
+    registry_url: str = ""  # the schema registry's Confluent-compatible API
+
+    @property
+    def registry_management_port(self) -> int:
+        return self.ports["registry_management"]
 
     def save(self) -> None:
         path = Path(self.run_dir) / "state.json"
@@ -82,7 +87,8 @@ class LocalStack:
             return None
         try:
             api = kube.ApiClient(self.dir / "pki", info.ports["apiserver"])
-            if not (api.ready() and kafka.is_ready(info.kafka_bootstrap)):
+            if not (api.ready() and kafka.is_ready(info.kafka_bootstrap)
+                    and registry.is_ready(info.registry_management_port)):
                 return None
         except Exception:
             return None
@@ -98,8 +104,11 @@ class LocalStack:
             binaries = Binaries.locate()
             info = self._fresh(binaries)
             try:
+                # The registry is the slowest to start: it starts first and is waited for last.
+                self._launch_registry(info, binaries)
                 self._start_control_plane(binaries, info)
                 self.start_kafka(info, binaries)
+                self._wait_registry(info)
             except BaseException:
                 self._stop_all(info)
                 raise
@@ -126,6 +135,28 @@ class LocalStack:
         self._launch(info, "kafka", argv)
         processes.wait_until("kafka", lambda: kafka.is_ready(info.kafka_bootstrap), 90,
                              info.pids["kafka"], self._log("kafka"))
+
+    def stop_registry(self, info: StackInfo) -> None:
+        """Stops only the schema registry (its in-memory schemas are lost), e.g. to test an
+        outage."""
+        pid = info.pids.pop("registry", None)
+        if pid:
+            processes.stop(pid)
+        info.save()
+
+    def start_registry(self, info: StackInfo, binaries: Binaries | None = None) -> None:
+        self._launch_registry(info, binaries or Binaries.locate())
+        self._wait_registry(info)
+
+    def _launch_registry(self, info: StackInfo, binaries: Binaries) -> None:
+        java = registry.find_java()
+        self._launch(info, "registry", registry.argv(java, binaries.apicurio, info.ports["registry"],
+                                                     info.registry_management_port))
+
+    def _wait_registry(self, info: StackInfo) -> None:
+        processes.wait_until("schema registry",
+                             lambda: registry.is_ready(info.registry_management_port), 180,
+                             info.pids["registry"], self._log("registry"))
 
     def restart_apiserver(self, info: StackInfo, while_down: Callable[[], None] = lambda: None,
                           binaries: Binaries | None = None) -> None:
@@ -180,6 +211,7 @@ class LocalStack:
             kafka_client_key=str(kafka_pki.client_key),
             sasl_username="eventsub-test", sasl_password=secrets.token_urlsafe(18),
             kafka_cluster_id=kafka.new_cluster_id(), ports=ports, bin_dir=str(bin_dir),
+            registry_url=f"http://127.0.0.1:{ports['registry']}{registry.CONFLUENT_API}",
         )
         config = kafka.write_config(
             self.dir / "kafka", binaries.kafka_libs,
@@ -242,5 +274,6 @@ def environment(info: StackInfo) -> dict[str, str]:
     return {
         "KUBECONFIG": info.kubeconfig,
         "EVENTSUB_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "EVENTSUB_SCHEMA_REGISTRY_URL": info.registry_url,
         "PATH": f"{info.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }

@@ -49,6 +49,7 @@ def test_cluster_wide_rbac_and_a_restricted_pod_by_default(stack_info: StackInfo
     granted = {(group, resource): set(rule["verbs"]) for rule in role["rules"]
                for group in rule["apiGroups"] for resource in rule["resources"]}
     assert granted[("", "secrets")] == {"get"}  # read one by name, never list
+    assert granted[("", "configmaps")] == {"get"}  # schemas and registry CAs, likewise
     assert granted[("apps", "deployments/scale")] >= {"patch"}
     assert not _by_kind(docs, "PodDisruptionBudget")  # one replica: nothing to protect
     (deployment,) = _by_kind(docs, "Deployment")

@@ -6,14 +6,12 @@ the field to fix. Key material never shows in the operator's log, Events or stat
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
-from kubernetes import client
 
 from conftest import Kube
 from localstack import StackInfo
@@ -22,12 +20,14 @@ from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import (
     CONSUMER_TEMPLATE,
+    assert_never_shown,
     condition,
     create,
     event_posted,
-    events,
     get,
     patch_spec,
+    pem_body_lines,
+    put_secret,
     resource,
     wait_condition,
 )
@@ -40,26 +40,14 @@ CLIENT_CERTIFICATE = {"clientCertificate": {"name": "kafka-client", "key": "tls.
                       "clientKey": {"name": "kafka-client", "key": "tls.key"}}
 
 
-def _put_secret(kube: Kube, namespace: str, name: str, data: dict[str, str],
-                type_: str = "Opaque") -> None:
-    body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), type=type_, data={
-        key: base64.b64encode(value.encode()).decode() for key, value in data.items()})
-    try:
-        kube.core.create_namespaced_secret(namespace, body)
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-        kube.core.replace_namespaced_secret(name, namespace, body)
-
-
 def _ca_secret(kube: Kube, namespace: str, pem: str) -> None:
-    _put_secret(kube, namespace, "kafka-ca", {"ca.crt": pem})
+    put_secret(kube, namespace, "kafka-ca", {"ca.crt": pem})
 
 
 def _client_secret(kube: Kube, namespace: str, stack_info: StackInfo) -> str:
     """The stack's client certificate as a kubernetes.io/tls Secret; returns the key's PEM."""
     key = Path(stack_info.kafka_client_key).read_text()
-    _put_secret(kube, namespace, "kafka-client", {
+    put_secret(kube, namespace, "kafka-client", {
         "tls.crt": Path(stack_info.kafka_client_certificate).read_text(), "tls.key": key},
         type_="kubernetes.io/tls")
     return key
@@ -81,25 +69,6 @@ def _topic_through(kube: Kube, namespace: str, connection: str, admin: AdminClie
     metadata = admin.list_topics(timeout=10).topics.get(name)
     assert metadata is not None and len(metadata.partitions) == partitions
     return name
-
-
-def _assert_never_shown(kube: Kube, namespace: str, operator: OperatorProcess,
-                        *secrets: str) -> None:
-    """Neither the secrets nor any line of them appears in the operator's log, the namespace's
-    Events or the status of its resources."""
-    texts = [operator.log()]
-    texts += [f"{e.reason} {e.message}" for e in events(kube, namespace)]
-    for plural in ("kafkaconnections", "eventtopics", "eventsubscriptions"):
-        listed = kube.custom.list_namespaced_custom_object("eventsub.io", "v1alpha1", namespace,
-                                                           plural)
-        texts += [str(item.get("status")) for item in listed["items"]]
-    pieces = [s for secret in secrets for s in (secret, *_pem_body_lines(secret))]
-    leaked = [p[:12] + "..." for p in pieces if any(p in text for text in texts)]
-    assert not leaked, f"secret material shown: {leaked}"
-
-
-def _pem_body_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line and not line.startswith("-----")]
 
 
 def test_tls_with_a_ca_from_a_secret(kube: Kube, namespace: str, stack_info: StackInfo,
@@ -129,7 +98,7 @@ def test_mutual_tls_connection_and_its_consumers(
     # The consumers get the TLS material by Secret reference, never inline.
     deployment = kube.api.sanitize_for_serialization(
         kube.apps.read_namespaced_deployment("workers-consumer", namespace))
-    assert not any(line in str(deployment) for line in _pem_body_lines(key))
+    assert not any(line in str(deployment) for line in pem_body_lines(key))
 
     producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
     for i in range(20):
@@ -144,29 +113,29 @@ def test_mutual_tls_connection_and_its_consumers(
         # The operator reads the group's lag over the same connection.
         eventually(lambda: (get(kube, namespace, "EventSubscription", "workers").get("status")
                             or {}).get("totalLag") == 0, timeout=30, what="lag read, and zero")
-    _assert_never_shown(kube, namespace, operator, key)
+    assert_never_shown(kube, namespace, operator, key)
 
 
 def test_sasl_over_tls(kube: Kube, namespace: str, stack_info: StackInfo,
                        kafka_admin: AdminClient, operator: OperatorProcess) -> None:
     _ca_secret(kube, namespace, Path(stack_info.kafka_ca).read_text())
-    _put_secret(kube, namespace, "kafka-user", {"username": stack_info.sasl_username,
+    put_secret(kube, namespace, "kafka-user", {"username": stack_info.sasl_username,
                                                 "password": stack_info.sasl_password})
     _connection(kube, namespace, "sasl-tls", stack_info.kafka_sasl_ssl_bootstrap, "SASL_SSL",
                 tls=CA, sasl={"mechanism": "SCRAM-SHA-256", "secretName": "kafka-user"})
     wait_condition(kube, namespace, "KafkaConnection", "sasl-tls", reason="Connected")
     _topic_through(kube, namespace, "sasl-tls", kafka_admin)
-    _assert_never_shown(kube, namespace, operator, stack_info.sasl_password)
+    assert_never_shown(kube, namespace, operator, stack_info.sasl_password)
 
 
 def _failing_connections(kube: Kube, namespace: str, stack_info: StackInfo) -> tuple[str, ...]:
     """Connections that fail TLS four ways; returns the private keys their Secrets hold."""
     _ca_secret(kube, namespace, unrelated_ca_pem().decode())
-    _put_secret(kube, namespace, "not-a-ca", {"ca.crt": "hello"})
-    _put_secret(kube, namespace, "real-ca", {"ca.crt": Path(stack_info.kafka_ca).read_text()})
+    put_secret(kube, namespace, "not-a-ca", {"ca.crt": "hello"})
+    put_secret(kube, namespace, "real-ca", {"ca.crt": Path(stack_info.kafka_ca).read_text()})
     key = _client_secret(kube, namespace, stack_info)
     untrusted_certificate, untrusted_key = (pem.decode() for pem in unrelated_client_pem())
-    _put_secret(kube, namespace, "untrusted-client", {"tls.crt": untrusted_certificate,
+    put_secret(kube, namespace, "untrusted-client", {"tls.crt": untrusted_certificate,
                                                       "tls.key": untrusted_key})
     _connection(kube, namespace, "wrong-ca", stack_info.kafka_ssl_bootstrap, "SSL", tls=CA)
     _connection(kube, namespace, "not-pem", stack_info.kafka_ssl_bootstrap, "SSL",
@@ -214,4 +183,4 @@ def test_tls_failures_say_which_field_to_fix_and_recover(
     wait_condition(kube, namespace, "KafkaConnection", "wrong-ca", reason="Connected")
     wait_condition(kube, namespace, "KafkaConnection", "no-cert", reason="Connected")
     wait_condition(kube, namespace, "EventTopic", "events", reason="InSync")
-    _assert_never_shown(kube, namespace, operator, *keys)
+    assert_never_shown(kube, namespace, operator, *keys)

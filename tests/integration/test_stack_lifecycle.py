@@ -87,6 +87,7 @@ def test_missing_toolchains_are_one_clear_line(tmp_path: Path) -> None:
         ("build-go.sh", "go", "error: 'go' not found on PATH"),
         ("build-kafka.sh", "mvn", "error: 'mvn' not found on PATH"),
         ("build-kafka.sh", "java", "error: 'java' not found on PATH"),
+        ("build-apicurio.sh", "mvn", "error: 'mvn' not found on PATH"),
     ]
     for i, (script, tool, message) in enumerate(cases):
         case_dir = tmp_path / str(i)

@@ -102,3 +102,26 @@ def test_a_template_that_cannot_be_rendered_is_named(template: dict[str, Any],
     assert template_problem(template) == problem
     if problem is None:  # what passes the check renders
         _render({"bootstrapServers": ["k:9092"]}, template=template)
+
+
+def test_registry_wiring_by_reference_only() -> None:
+    sub = EventSubscriptionSpec.model_validate({
+        "connectionRef": {"name": "c"}, "topics": [{"eventTopic": "orders"}], "template": TEMPLATE})
+    conn = KafkaConnectionSpec.model_validate({
+        "bootstrapServers": ["k:9092"],
+        "schemaRegistry": {"url": "https://registry:8081", "basicAuth": {"secretName": "reg"},
+                           "ca": {"configMapKeyRef": {"name": "reg-ca", "key": "ca.crt"}}}})
+    schemas = {"orders": {"value": {"subject": "orders-value", "type": "Avro"}}}
+    deployment = render_deployment(REF, sub, conn, ["orders"], "g", 1, schemas)
+    env = _env(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert env["EVENTSUB_SCHEMA_REGISTRY_URL"] == "https://registry:8081"
+    assert env["EVENTSUB_SCHEMA_REGISTRY_USERNAME"] == {"secretKeyRef": {"name": "reg", "key": "username"}}
+    assert env["EVENTSUB_SCHEMA_REGISTRY_PASSWORD"] == {"secretKeyRef": {"name": "reg", "key": "password"}}
+    assert env["EVENTSUB_SCHEMA_REGISTRY_CA_PEM"] == {
+        "configMapKeyRef": {"name": "reg-ca", "key": "ca.crt"}}
+    assert json.loads(env["EVENTSUB_SCHEMAS"]) == schemas
+
+
+def test_no_registry_no_registry_wiring() -> None:
+    env = _env(_render({"bootstrapServers": ["k:9092"]})["spec"]["template"]["spec"]["containers"][0])
+    assert not [name for name in env if "SCHEMA" in name]

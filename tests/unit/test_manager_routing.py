@@ -61,7 +61,7 @@ def _manager() -> tuple[Manager, WorkQueue, WorkQueue, WorkQueue]:
         Kind("kafkaconnections", Worker("KafkaConnection", connections, _Nothing()),
              referred_by=("eventtopics",)),
         Kind("eventtopics", Worker("EventTopic", topics, _Nothing()), references=_references,
-             requeue_on_status=False),
+             status_change_matters=lambda before, after: "schema" in after["status"]),
         Kind("eventsubscriptions", Worker("EventSubscription", subscriptions, _Nothing()),
              references=lambda b: [("eventtopics", "a/t")], watches=(Watch("eventtopics"),)),
     ))
@@ -85,6 +85,10 @@ def test_a_status_write_queues_the_watchers_but_not_the_object_or_what_it_refers
                                                       resourceVersion="2"))
     assert _queued(topics) == [] and _queued(connections) == []
     assert _queued(subscriptions) == ["a/s"]  # it waits for the topic to be Ready
+    subscriptions.done("a/s")
+    # A part of the status the kind says matters (another writer's, that its Ready includes).
+    manager.observe("eventtopics", "MODIFIED", _topic({"schema": {"value": {}}}, resourceVersion="3"))
+    assert _queued(topics) == ["a/t"] and _queued(connections) == []
 
 
 def test_a_spec_change_queues_the_object_and_what_it_refers_to() -> None:

@@ -99,6 +99,10 @@ watched namespace.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
+# Schemas (EventTopic spec.schema.*.configMapRef) and registry CAs kept in ConfigMaps: by name.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get"]
 # Consumer Deployments: read (does it exist, who owns its replicas), server-side apply
 # (create when new, patch) and scaling. Garbage collection deletes them with their
 # EventSubscription.

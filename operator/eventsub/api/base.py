@@ -74,6 +74,15 @@ class SecretKeySelector(ApiModel):
     """Key within the Secret's data."""
 
 
+class ConfigMapKeySelector(ApiModel):
+    """One key of a ConfigMap in the same namespace."""
+
+    name: ObjectName
+    """Name of the ConfigMap, in the same namespace as this resource."""
+    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
+    """Key within the ConfigMap's data."""
+
+
 class Condition(StatusModel):
     """The state of one aspect of the resource (metav1.Condition)."""
 

@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from eventsub.api.base import ApiModel, CommonStatus, ObjectName, SecretKeySelector, cel, validations
+from eventsub.api.base import (
+    ApiModel,
+    CommonStatus,
+    ConfigMapKeySelector,
+    ObjectName,
+    SecretKeySelector,
+    cel,
+    validations,
+)
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -47,6 +55,45 @@ class SaslSettings(ApiModel):
     """Key of the password in the Secret."""
 
 
+class RegistryCa(ApiModel):
+    """Where the PEM CA certificate(s) of the registry's TLS certificate are: a Secret or a
+    ConfigMap key (a CA is not a secret)."""
+
+    model_config = {"json_schema_extra": validations(
+        cel("has(self.secretKeyRef) != has(self.configMapKeyRef)",
+            "spec.schemaRegistry.ca needs exactly one of secretKeyRef or configMapKeyRef"),
+    )}
+
+    secret_key_ref: SecretKeySelector | None = None
+    """Secret key holding the PEM CA certificate(s)."""
+    config_map_key_ref: ConfigMapKeySelector | None = None
+    """ConfigMap key holding the PEM CA certificate(s)."""
+
+
+class RegistryBasicAuth(ApiModel):
+    """HTTP basic authentication towards the registry; user and password read from one Secret."""
+
+    secret_name: ObjectName
+    """Name of the Secret, in the same namespace, that holds the user and password."""
+    username_key: Annotated[str, Field(min_length=1, max_length=253)] = "username"
+    """Key of the user name in the Secret."""
+    password_key: Annotated[str, Field(min_length=1, max_length=253)] = "password"
+    """Key of the password in the Secret."""
+
+
+class SchemaRegistrySettings(ApiModel):
+    """A schema registry speaking the Confluent Schema Registry API (Confluent, Apicurio's
+    /apis/ccompat/v7, Redpanda, Karapace), where EventTopics register their schemas."""
+
+    url: Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s@]+$")]
+    """Base URL of the Confluent-compatible API, e.g. https://registry:8081 or
+    http://apicurio:8080/apis/ccompat/v7. No credentials in it: use basicAuth."""
+    basic_auth: RegistryBasicAuth | None = None
+    """Basic authentication, credentials by Secret reference."""
+    ca: RegistryCa | None = None
+    """CA of an https registry; without it the system trust store is used."""
+
+
 # Held by a KafkaConnection while Delete-policy EventTopics that use it still have a Kafka topic
 # to delete: deleting a whole namespace must not take the connection away from them first.
 TOPICS_FIRST_FINALIZER = "eventsub.io/delete-topics-first"
@@ -84,6 +131,11 @@ class KafkaConnectionSpec(ApiModel):
             "bootstrapServers, securityProtocol, tls and sasl (credentials only by Secret)")),
     )] = {}
     """Extra librdkafka client settings (e.g. client.id, socket.timeout.ms); no credentials."""
+    schema_registry: Annotated[SchemaRegistrySettings | None, Field(json_schema_extra=validations(
+        cel("!has(self.ca) || self.url.startsWith('https://')",
+            "spec.schemaRegistry.ca needs an https:// url", ".url"),
+    ))] = None
+    """The schema registry of this cluster, where EventTopics with spec.schema register it."""
 
 
 class KafkaConnectionStatus(CommonStatus):

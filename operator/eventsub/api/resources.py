@@ -10,7 +10,7 @@ from eventsub.api.base import GROUP, VERSION
 from eventsub.api.connection import KafkaConnectionSpec, KafkaConnectionStatus
 from eventsub.api.replay import EventReplaySpec, EventReplayStatus
 from eventsub.api.subscription import EventSubscriptionSpec, EventSubscriptionStatus
-from eventsub.api.topic import EventTopicSpec, EventTopicStatus
+from eventsub.api.topic import EventTopicObservedStatus, EventTopicSpec
 
 CATEGORY = "eventsub"
 
@@ -81,13 +81,15 @@ EVENT_TOPIC = Resource(
     kind="EventTopic", plural="eventtopics", short_names=("etopic",),
     description="One Kafka topic: partitions, replication, configuration, deletion policy and "
                 "catalog facts.",
-    spec=EventTopicSpec, status=EventTopicStatus,
+    spec=EventTopicSpec, status=EventTopicObservedStatus,
     columns=(
         PrinterColumn("Topic", ".status.topicName"),
         PrinterColumn("Partitions", ".spec.partitions", "integer"),
         PrinterColumn("Replicas", ".status.replicationFactor", "integer",
                       "Replication factor in Kafka"),
         PrinterColumn("Owner", ".spec.catalog.owner", priority=1),
+        PrinterColumn("Schema", ".status.schema.value.version", "integer",
+                      "Registered version of the value schema", priority=1),
         *_summary("Ready"),
     ),
 )

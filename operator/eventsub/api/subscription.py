@@ -32,12 +32,19 @@ class SubscribedTopic(ApiModel):
     model_config = {"json_schema_extra": validations(
         cel("has(self.eventTopic) != has(self.name)",
             "each entry of spec.topics needs exactly one of eventTopic or name"),
+        cel("!has(self.expectsSchemaVersion) || has(self.eventTopic)",
+            "spec.topics[].expectsSchemaVersion needs eventTopic: only an EventTopic declares a "
+            "schema", ".expectsSchemaVersion"),
     )}
 
     event_topic: ObjectName | None = None
     """Name of an EventTopic in this namespace."""
     name: TopicName | None = None
     """Name of a Kafka topic not managed by an EventTopic."""
+    expects_schema_version: Annotated[int | None, Field(ge=1)] = None
+    """The version of the EventTopic's value schema (status.schema.value.version) this consumer
+    was written for: the condition SchemaVersion says when the topic moves past it, and a
+    refused schema change names it."""
 
 
 class ScalingPolicy(ApiModel):

@@ -44,8 +44,13 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
+# Per Kafka topic, per message part (value, key): the registry subject and the schema type.
+TopicSchemaWiring = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
 def wiring_env(spec: EventSubscriptionSpec, connection: KafkaConnectionSpec, topics: Sequence[str],
-               group: str, subscription: SubscriptionRef) -> list[dict[str, Any]]:
+               group: str, subscription: SubscriptionRef,
+               schemas: TopicSchemaWiring | None = None) -> list[dict[str, Any]]:
     """The environment every consumer container gets (see eventsub.consumer)."""
     env: list[dict[str, Any]] = [
         {"name": "EVENTSUB_SUBSCRIPTION", "value": f"{subscription.namespace}/{subscription.name}"},
@@ -75,6 +80,31 @@ def wiring_env(spec: EventSubscriptionSpec, connection: KafkaConnectionSpec, top
                           ("EVENTSUB_SSL_KEY_PEM", connection.tls.client_key)):
             if ref is not None:
                 env.append(_secret_env(name, ref.name, ref.key))
+    return env + registry_env(connection, schemas or {})
+
+
+def registry_env(connection: KafkaConnectionSpec, schemas: TopicSchemaWiring) -> list[dict[str, Any]]:
+    """Where the consumer finds the schemas of the topics it reads (EVENTSUB_SCHEMAS) to decode
+    their messages; credentials only as secretKeyRefs."""
+    registry = connection.schema_registry
+    if registry is None:
+        return []
+    env: list[dict[str, Any]] = [{"name": "EVENTSUB_SCHEMA_REGISTRY_URL", "value": registry.url}]
+    if registry.basic_auth is not None:
+        auth = registry.basic_auth
+        env += [_secret_env("EVENTSUB_SCHEMA_REGISTRY_USERNAME", auth.secret_name, auth.username_key),
+                _secret_env("EVENTSUB_SCHEMA_REGISTRY_PASSWORD", auth.secret_name, auth.password_key)]
+    if registry.ca is not None and registry.ca.secret_key_ref is not None:
+        ref = registry.ca.secret_key_ref
+        env.append(_secret_env("EVENTSUB_SCHEMA_REGISTRY_CA_PEM", ref.name, ref.key))
+    elif registry.ca is not None and registry.ca.config_map_key_ref is not None:
+        cm = registry.ca.config_map_key_ref
+        env.append({"name": "EVENTSUB_SCHEMA_REGISTRY_CA_PEM",
+                    "valueFrom": {"configMapKeyRef": {"name": cm.name, "key": cm.key}}})
+    if schemas:
+        env.append({"name": "EVENTSUB_SCHEMAS", "value": json.dumps(
+            {t: {p: dict(w) for p, w in parts.items()} for t, parts in schemas.items()},
+            sort_keys=True)})
     return env
 
 
@@ -102,7 +132,8 @@ def template_problem(template: Mapping[str, Any]) -> str | None:
 
 def render_deployment(subscription: SubscriptionRef, spec: EventSubscriptionSpec,
                       connection: KafkaConnectionSpec, topics: Sequence[str], group: str,
-                      replicas: int | None) -> dict[str, Any]:
+                      replicas: int | None,
+                      schemas: TopicSchemaWiring | None = None) -> dict[str, Any]:
     """The Deployment to apply; replicas None leaves them to whoever owns them (manual mode)."""
     labels = {"app.kubernetes.io/name": "eventsub-consumer",
               "app.kubernetes.io/instance": subscription.name,
@@ -111,7 +142,7 @@ def render_deployment(subscription: SubscriptionRef, spec: EventSubscriptionSpec
     metadata = template.setdefault("metadata", {})
     metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
     pod_spec = template.setdefault("spec", {})
-    wiring = wiring_env(spec, connection, topics, group, subscription)
+    wiring = wiring_env(spec, connection, topics, group, subscription, schemas)
     ours = {e["name"] for e in wiring}
     for container in pod_spec.get("containers") or []:
         kept = [e for e in container.get("env") or [] if e.get("name") not in ours]

@@ -20,7 +20,7 @@ from eventsub.api.subscription import (
     SubscriptionLagStatus,
     SubscriptionWiringStatus,
 )
-from eventsub.api.topic import EventTopicStatus
+from eventsub.api.topic import EventTopicStatus, TopicSchemaStatus
 from eventsub.core.topic_plan import ObservedTopic
 
 M = TypeVar("M", bound=StatusModel)
@@ -35,11 +35,13 @@ class StatusWriter:
 
 CONNECTION = StatusWriter("eventsub-connections", KafkaConnectionStatus, ("Ready",))
 TOPIC = StatusWriter("eventsub-topics", EventTopicStatus, ("Ready",))
-SUBSCRIPTION = StatusWriter("eventsub-subscriptions", SubscriptionWiringStatus, ("Ready",))
+SUBSCRIPTION = StatusWriter("eventsub-subscriptions", SubscriptionWiringStatus,
+                            ("Ready", "SchemaVersion"))
 SCALER = StatusWriter("eventsub-scaler", SubscriptionLagStatus, ("LagAvailable", "Healthy"))
 REPLAY = StatusWriter("eventsub-replays", EventReplayStatus, ("Succeeded",))
 CATALOG = StatusWriter("eventsub-catalog", SubscriptionCatalogStatus, ("FeedbackLoop",))
-WRITERS = (CONNECTION, TOPIC, SUBSCRIPTION, SCALER, REPLAY, CATALOG)
+SCHEMA = StatusWriter("eventsub-schemas", TopicSchemaStatus, ("SchemaRegistered",))
+WRITERS = (CONNECTION, TOPIC, SUBSCRIPTION, SCALER, REPLAY, CATALOG, SCHEMA)
 
 
 class NotOwned(ValueError):

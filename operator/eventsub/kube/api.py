@@ -35,6 +35,9 @@ class Kube(Protocol):
     async def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret (raises secrets.SecretProblem)."""
 
+    async def read_config_map_key(self, namespace: str, name: str, key: str) -> str:
+        """One key of a ConfigMap (raises secrets.SecretProblem)."""
+
     async def create_job(self, manifest: dict[str, Any]) -> None:
         """Creates the Job (one that exists already is fine)."""
 
@@ -67,6 +70,9 @@ class KubeApi:
 
     async def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         return await secrets.read_secret_key(namespace, name, key)
+
+    async def read_config_map_key(self, namespace: str, name: str, key: str) -> str:
+        return await secrets.read_config_map_key(namespace, name, key)
 
     async def create_job(self, manifest: dict[str, Any]) -> None:
         await jobs.create_job(manifest)

@@ -29,6 +29,7 @@ class FakeKube:
     deployments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     replica_writers: list[tuple[str, str, int]] = field(default_factory=list)  # (name, manager, n)
     secrets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    config_maps: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     jobs: dict[tuple[str, str], str] = field(default_factory=dict)  # -> outcome
     finalizers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
@@ -94,6 +95,15 @@ class FakeKube:
             raise SecretProblem("SecretNotFound", f"Secret {namespace}/{name} not found")
         if key not in data:
             raise SecretProblem("SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}")
+        return data[key]
+
+    async def read_config_map_key(self, namespace: str, name: str, key: str) -> str:
+        data = self.config_maps.get((namespace, name))
+        if data is None:
+            raise SecretProblem("ConfigMapNotFound", f"ConfigMap {namespace}/{name} not found")
+        if key not in data:
+            raise SecretProblem("ConfigMapKeyNotFound",
+                                f"ConfigMap {namespace}/{name} has no key {key!r}")
         return data[key]
 
     async def create_job(self, manifest: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""Reading one key of a Secret. Values are returned, never logged or put in messages."""
+"""Reading one key of a Secret (or of a ConfigMap). Values are returned, never logged or put in
+messages."""
 
 from __future__ import annotations
 
@@ -35,3 +36,24 @@ async def read_secret_key(namespace: str, name: str, key: str) -> str:
     if key not in data:
         raise SecretProblem("SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}")
     return base64.b64decode(data[key]).decode()
+
+
+async def read_config_map_key(namespace: str, name: str, key: str) -> str:
+    """One key of a ConfigMap (a schema, a CA); problems raise SecretProblem with ConfigMap
+    reasons."""
+    core = client.CoreV1Api(api_client())
+    try:
+        config_map = await call(core.read_namespaced_config_map, name, namespace)
+    except NotFound:
+        raise SecretProblem("ConfigMapNotFound", f"ConfigMap {namespace}/{name} not found") from None
+    except Forbidden:
+        raise SecretProblem("ConfigMapForbidden",
+                            f"not allowed to read ConfigMap {namespace}/{name}") from None
+    except KubeError as error:
+        raise SecretProblem("ConfigMapUnreadable",
+                            f"reading ConfigMap {namespace}/{name}: {error.message}") from None
+    data = config_map.data or {}
+    if key not in data:
+        raise SecretProblem("ConfigMapKeyNotFound",
+                            f"ConfigMap {namespace}/{name} has no key {key!r}")
+    return str(data[key])

@@ -12,14 +12,21 @@ from eventsub.api.base import spec_errors
 from eventsub.api.connection import KafkaConnectionSpec
 from eventsub.api.resources import EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
 from eventsub.api.subscription import EventSubscriptionSpec, SubscriptionWiringStatus
-from eventsub.api.topic import EventTopicStatus
+from eventsub.api.topic import EventTopicSpec, EventTopicStatus, TopicSchemaStatus
 from eventsub.core.conditions import is_true
 from eventsub.core.deployment import (
     SubscriptionRef,
+    TopicSchemaWiring,
     default_group,
     deployment_name,
     render_deployment,
     template_problem,
+)
+from eventsub.core.schema_plan import (
+    Expectation,
+    declared_parts,
+    schema_version_condition,
+    subject_of,
 )
 from eventsub.core.start_offsets import lag_start_position, start_offsets
 from eventsub.core.status import SUBSCRIPTION, stamped
@@ -116,7 +123,7 @@ class SubscriptionReconciler(EachKey):
         # Replicas are set here only when the Deployment is created (see kube.deployments).
         initial = 0 if self.held(key) is not None else spec.scaling.min_replicas
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
-                                     topics, group, None)
+                                     topics, group, None, self._topic_schemas(namespace, spec))
         try:
             applied = await self.kube.apply_deployment(manifest, initial)
         except KubeError as error:
@@ -163,6 +170,44 @@ class SubscriptionReconciler(EachKey):
                         spec.start_position.lower(), len(offsets))
         return now_rfc3339()
 
+    def _schema_version(self, namespace: str, body: Body) -> tuple[bool, str, str] | None:
+        """SchemaVersion: the value schema versions the subscription expects, against what its
+        EventTopics report."""
+        try:
+            spec = EventSubscriptionSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            return None
+        expectations = []
+        for index, entry in enumerate(spec.topics):
+            if entry.event_topic is None or entry.expects_schema_version is None:
+                continue
+            topic = self.cache.get(EVENT_TOPIC.plural, f"{namespace}/{entry.event_topic}")
+            registered = (read_status(topic, TopicSchemaStatus).schema_ if topic else None)
+            expectations.append(Expectation(
+                f"spec.topics[{index}].expectsSchemaVersion", entry.event_topic,
+                entry.expects_schema_version, registered.value if registered else None))
+        return schema_version_condition(expectations)
+
+    def _topic_schemas(self, namespace: str, spec: EventSubscriptionSpec) -> TopicSchemaWiring:
+        """The declared schemas of the EventTopics read, by Kafka topic (for decoding)."""
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for entry in spec.topics:
+            if entry.event_topic is None:
+                continue
+            topic = self.cache.get(EVENT_TOPIC.plural, f"{namespace}/{entry.event_topic}")
+            if topic is None:
+                continue
+            try:
+                declared = EventTopicSpec.model_validate(topic.get("spec") or {})
+            except ValidationError:
+                continue
+            if declared.schema_ is None:
+                continue
+            name = declared.topic_name or entry.event_topic
+            found[name] = {part: {"subject": subject_of(name, part), "type": schema.type}
+                           for part, schema in declared_parts(declared.schema_).items()}
+        return found
+
     def _topic_names(self, namespace: str, spec: EventSubscriptionSpec) -> list[str]:
         names = []
         for entry in spec.topics:
@@ -204,7 +249,12 @@ class SubscriptionReconciler(EachKey):
     async def _report(self, ref: ObjectRef, body: Body, facts: SubscriptionWiringStatus, ok: bool,
                       reason: str, message: str) -> None:
         ready = updated_condition(body, "Ready", ok, reason, message)
-        status = stamped(facts, [ready], generation(body))
+        conditions = [ready]
+        expected = self._schema_version(ref.namespace, body)
+        if expected is not None:
+            conditions.append(updated_condition(body, "SchemaVersion", *expected))
+            await announce_transition(self.kube, ref, body, conditions[-1])
+        status = stamped(facts, conditions, generation(body))
         first = not read_status(body, SubscriptionWiringStatus).deployment_name
         if ok and first:
             await self.kube.post_event(ref, "Normal", "DeploymentApplied", message)

@@ -19,8 +19,16 @@ from pydantic import ValidationError
 
 from eventsub.api.base import spec_errors
 from eventsub.api.resources import EVENT_TOPIC, KAFKA_CONNECTION
-from eventsub.api.topic import DELETE_TOPIC_FINALIZER, EventTopicSpec, EventTopicStatus
+from eventsub.api.topic import (
+    DELETE_TOPIC_FINALIZER,
+    EventTopicSpec,
+    EventTopicStatus,
+    TopicSchemaStatus,
+)
+from eventsub.core.conditions import find
 from eventsub.core.ownership import Claim, conflict_message, owner
+from eventsub.core.schema_plan import CONDITION as SCHEMA_CONDITION
+from eventsub.core.schema_plan import ready_with_schema
 from eventsub.core.status import TOPIC, topic_status
 from eventsub.core.topic_plan import (
     DesiredTopic,
@@ -101,6 +109,14 @@ def references(body: Body) -> list[Reference]:
     except ValidationError:
         return []
     return [(KAFKA_CONNECTION.plural, connection_key(body, spec))]
+
+
+def schema_status_changed(before: Body, after: Body) -> bool:
+    """Did the schema writer's condition change? (Ready includes it; the topic's own status
+    writes need no further pass.)"""
+    def schema_condition(body: Body) -> object:
+        return find(read_status(body, TopicSchemaStatus).conditions, SCHEMA_CONDITION)
+    return schema_condition(before) != schema_condition(after)
 
 
 class TopicDeletions(EachKey):
@@ -350,6 +366,10 @@ class TopicReconciler:
                       message: str, ok: bool = False, keep_facts: bool = True) -> None:
         """Writes the status: the topic as observed now (else as last known, unless keep_facts
         is False) and the Ready condition."""
+        if keep_facts and (body.get("spec") or {}).get("schema"):
+            ok, reason, message = ready_with_schema(
+                find(read_status(body, TopicSchemaStatus).conditions, SCHEMA_CONDITION),
+                generation(body), ok, reason, message)
         ready = updated_condition(body, "Ready", ok, reason, message)
         known = read_status(body, EventTopicStatus) if keep_facts else None
         status = topic_status(observed or known, ready, generation(body))

@@ -7,7 +7,7 @@ from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION, EVENT_TOPIC
 from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.kube.api import Kube, KubeApi
-from eventsub.reconcilers import connections, replays, subscriptions, topics
+from eventsub.reconcilers import connections, replays, schemas, subscriptions, topics
 from eventsub.reconcilers.catalog import CatalogGovernance, LiveCatalog
 from eventsub.reconcilers.scaler import Scaler
 from eventsub.runtime.cache import ObjectCache
@@ -17,6 +17,10 @@ from eventsub.runtime.queue import WorkQueue
 
 TOPIC_WORKERS = 2  # two passes in flight: one slow cluster does not hold up the others
 TOPIC_BATCH = 500
+SCHEMA_BATCH = 50  # topics whose schemas are registered concurrently
+# A registry outage is retried at least this often (seconds): one cheap failing request per
+# topic, and schemas converge soon after the registry is back.
+SCHEMA_RETRY_MAX = 10.0
 TOPIC_LINGER = 0.1  # seconds a pass waits for more topics to arrive (as Strimzi's batching does)
 
 
@@ -34,6 +38,9 @@ class Runtime:
         self.topics = topics.TopicReconciler(
             kube, self.cache, self.connections, WorkQueue(), config.resync_seconds,
             config.topic_deletion_timeout_seconds)
+        self.schemas = schemas.SchemaReconciler(
+            kube, self.cache, WorkQueue(backoff_max=SCHEMA_RETRY_MAX), config.resync_seconds,
+            float(config.kafka_request_timeout_seconds))
         self.scaler = Scaler(kube, self.cache, self.connections)
         self.subscriptions = subscriptions.SubscriptionReconciler(
             kube, self.cache, self.connections, self.scaler, WorkQueue(), config.resync_seconds)
@@ -59,7 +66,11 @@ class Runtime:
                             count=TOPIC_WORKERS, linger=TOPIC_LINGER),
                      references=topics.references, watches=(on_connection,),
                      reconcile_deleted=False,  # a deletion is the finalizer's business
-                     requeue_on_status=False),  # each pass schedules its verify or resync
+                     # Each pass schedules its verify or resync; the schema part feeds Ready.
+                     status_change_matters=topics.schema_status_changed,
+                     # Schemas beside the Kafka topic: a registry outage never stalls topics.
+                     also=(Worker("EventTopicSchema", self.schemas.queue, self.schemas,
+                                  batch=SCHEMA_BATCH),)),
                 Kind(EVENT_SUBSCRIPTION.plural,
                      Worker("EventSubscription", self.subscriptions.queue, self.subscriptions,
                             batch=100),

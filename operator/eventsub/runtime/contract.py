@@ -71,9 +71,17 @@ class Kind:
     # to (e.g. a connection kept until the Delete-policy topics that use it are done).
     referred_by: tuple[str, ...] = ()
     reconcile_deleted: bool = True  # a DELETED event queues the key (to forget or clean up)
-    # False: a change of the status alone (e.g. the reconciler's own status write) does not
-    # queue the object again; its reconciler schedules its own follow-ups.
-    requeue_on_status: bool = True
+    # Does a change of the status alone (e.g. a reconciler's own status write) queue the
+    # object again? Given the bodies before and after. A kind whose reconcilers schedule their
+    # own follow-ups says no, except for the part of the status another writer feeds it.
+    status_change_matters: Callable[[Body, Body], bool] = lambda before, after: True
+    # Further workers that get every key the kind's worker gets, for a part of the kind's work
+    # that must not wait on the main one (e.g. an EventTopic's schema beside its Kafka topic).
+    also: tuple[Worker, ...] = ()
+
+    @property
+    def queues(self) -> tuple[WorkQueue, ...]:
+        return (self.worker.queue, *(w.queue for w in self.also))
 
 
 @dataclass(frozen=True)

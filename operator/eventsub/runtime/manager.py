@@ -47,8 +47,9 @@ class Manager:
         if kind is None:
             return
         if (event_type != "DELETED" or kind.reconcile_deleted) and not (
-                status_only and not kind.requeue_on_status):
-            kind.worker.queue.add(key)
+                status_only and before is not None and not kind.status_change_matters(before, body)):
+            for queue in kind.queues:
+                queue.add(key)
         self.changed(plural, key, state_changed=event_type == "DELETED")
         if status_only:
             return  # what refers to this object reads its spec and metadata, not its status
@@ -65,10 +66,12 @@ class Manager:
             kind = self._kinds.get(referrer_plural)
             if kind is not None and any(w.plural == plural and (state_changed or w.every_change)
                                         for w in kind.watches):
-                kind.worker.queue.add(referrer)
+                for queue in kind.queues:
+                    queue.add(referrer)
 
     def start(self) -> None:
-        workers = [kind.worker for kind in self.table.kinds] + list(self.table.workers)
+        workers = [w for kind in self.table.kinds for w in (kind.worker, *kind.also)]
+        workers += list(self.table.workers)
         for worker in workers:
             self._tasks += [asyncio.create_task(self._work(worker)) for _ in range(worker.count)]
         self._tasks += [asyncio.create_task(self._supervise(loop)) for loop in self.table.loops]
