@@ -69,6 +69,9 @@ bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients;
 	$(PY) bench/lag.py --groups $${G:-500} --partitions $${P:-8} --groups-per-topic $${K:-1} \
 		--subscriptions $${S:-1000}
 
+bench-memory: venv binaries ## operator RSS with S=10000 subscriptions (all reporting lag)
+	$(PY) bench/lag.py --rss-only --groups 100 --partitions 8 --subscriptions $${S:-10000}
+
 bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the standby leads and acts
 	$(PY) bench/failover.py --trials $${T:-3}
 
