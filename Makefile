@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover soak
+.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-keda soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients;
 
 bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the standby leads and acts
 	$(PY) bench/failover.py --trials $${T:-3}
+
+bench-keda: venv binaries ## eventsub vs the real KEDA (built on first use), the same scenarios side by side
+	@bash stack/build-go.sh keda
+	$(PY) bench/keda.py
 
 soak: venv binaries ## chaos soak (SOAK_MINUTES=20): every message processed, scaling, health, RSS
 	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-20}
