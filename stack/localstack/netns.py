@@ -99,6 +99,10 @@ def create(run_dir: Path) -> Link:
 
 def remove(run_dir: Path) -> None:
     """Deletes the run directory's namespace (and with it the veth pair), if there is one."""
-    name = f"eventsub-{_tag(run_dir)}"
-    if (Path("/run/netns") / name).exists():  # where `ip netns add` mounts it
-        _ip("netns", "delete", name)
+    tag = _tag(run_dir)
+    # The pair first: a namespace's interfaces go only when the kernel gets round to destroying
+    # it, after `ip netns delete` returns, and a new pair of the same name would collide.
+    if Path(f"/sys/class/net/esub{tag}").exists():
+        _ip("link", "delete", f"esub{tag}")
+    if (Path("/run/netns") / f"eventsub-{tag}").exists():  # where `ip netns add` mounts it
+        _ip("netns", "delete", f"eventsub-{tag}")
