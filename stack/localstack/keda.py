@@ -2,7 +2,7 @@
 
 Its operator and its metrics adapter run as processes of the stack, built from KEDA's Go module
 (`stack/build-go.sh keda`). The adapter is registered as the `v1beta1.external.metrics.k8s.io`
-APIService; the API server reaches it through a Service without selector whose Endpoints name
+APIService; the API server reaches it through a Service without selector whose EndpointSlice names
 the address of the stack's network namespace (see netns.py), and dials that address directly
 (`--enable-aggregator-routing`). The controller-manager's HPA controller reads the external
 metrics through the API server, as on a cluster. The operator serves KEDA's metrics service
@@ -82,14 +82,19 @@ def _kubectl(bin_dir: str, kubeconfig: str, *args: str, stdin: str | None = None
 
 
 def _registration(address: str, port: int, ca_pem: bytes) -> list[dict[str, object]]:
-    """The namespace, the selector-less Service and its Endpoints, and the APIService."""
+    """The namespace, the selector-less Service and its EndpointSlice, and the APIService."""
     meta = {"name": SERVICE, "namespace": NAMESPACE}
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
         {"apiVersion": "v1", "kind": "Service", "metadata": meta,
          "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port}]}},
-        {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
-         "subsets": [{"addresses": [{"ip": address}], "ports": [{"name": "https", "port": port}]}]},
+        # The aggregator resolves a Service through its EndpointSlices; a slice of our own (no
+        # managed-by label: no controller touches it) names the adapter's address.
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+         "metadata": {"name": SERVICE, "namespace": NAMESPACE,
+                      "labels": {"kubernetes.io/service-name": SERVICE}},
+         "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]},
         {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
          "metadata": {"name": API_SERVICE},
          "spec": {"group": "external.metrics.k8s.io", "version": "v1beta1",
