@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import sys
 import threading
 import time
@@ -489,7 +490,8 @@ def main() -> int:
     print(f"bench-keda: {args.partitions} partitions, lagThreshold {args.lag_threshold}, "
           f"replicas 1..{args.max_replicas} (0.. for silence), {args.delay_ms} ms per message; "
           f"phases: {[[s.name for s in p] for p in phases]}", flush=True)
-    out = Path(LocalStack().dir) / "bench-keda"
+    out = Path(LocalStack().dir) / "bench-keda"  # the consumers' records and logs, per run
+    shutil.rmtree(out, ignore_errors=True)
     all_runs: list[Run] = []
     with local_stack() as info, keda_running(info) as kinfo, operator_process(
             info, EVENTSUB_METRICS_PORT=str(args.metrics_port),
