@@ -49,12 +49,12 @@ from keda_figures import (
     Point,
     drained_after,
     first_scale_out,
-    first_time_above,
     first_time_at,
     flaps,
     ratio,
     replica_seconds,
     scale_events,
+    wake_up,
 )
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
@@ -146,6 +146,11 @@ class Bench:
         self.info, self.kinfo, self.args, self.out = info, kinfo, args, out
         self.core, self.apps, self.custom = kube_clients(info)
         self.admin = AdminClient({"bootstrap.servers": info.kafka_bootstrap})
+        # One producer for the whole run, shared by the scenarios' drivers: librdkafka can abort
+        # the process when a client is destroyed while the broker is down (the outage).
+        # log_level 0: that outage is on purpose, its connection errors are not news.
+        self.producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 5,
+                                  "log_level": 0})
         self.id = uuid.uuid4().hex[:5]
         self.ns = {s: f"bk-{self.id}-{s}" for s in SYSTEMS}
         self.topics: list[str] = []
@@ -306,7 +311,7 @@ class Bench:
                                                            self.ns[system])
 
     def _drive(self, scenario: Scenario, runs: list[Run], start: float) -> None:
-        producer = Producer({"bootstrap.servers": self.info.kafka_bootstrap, "linger.ms": 5})
+        producer = self.producer
         events: list[tuple[float, Callable[[], None]]] = [
             (b.at, lambda b=b: self._produce(producer, runs, b)) for b in scenario.bursts]
         if scenario.outage:
@@ -424,7 +429,7 @@ def figures(run: Run) -> dict[str, float | None]:
         drained = drained_after(run.processed, s.backlog, run.processable() // 2)
         found["to zero after drain"] = (first_time_at(run.replicas, s.backlog + drained, 0)
                                         if drained is not None else None)
-        found["wake-up (0 -> 1)"] = first_time_above(run.replicas, second, 0)
+        found["wake-up (0 -> 1)"] = wake_up(run.replicas, second)
     return found
 
 
@@ -452,12 +457,15 @@ def lag_reads(counters: dict[str, float], scenarios_in_phase: int) -> str:
     per_so_hpa = counters["keda_grpc_per_min"] / (2 * scenarios_in_phase)
     keda_default = (60 / 30 + per_so_hpa) * KEDA_REQUESTS_PER_READ
     keda_5s = (60 / 5 + per_so_hpa) * KEDA_REQUESTS_PER_READ
+    # A cycle reads the subscriptions that are due, each every poll interval: per minute,
+    # the fixed part per cycle plus one OffsetFetch per subscription per poll.
     subs = scenarios_in_phase
-    ours = counters["eventsub_cycles_per_min"] * (EVENTSUB_FIXED_REQUESTS + subs) / subs
+    cycles = counters["eventsub_cycles_per_min"]
+    ours = (cycles * EVENTSUB_FIXED_REQUESTS + subs * 60 / EVENTSUB_POLL_SECONDS) / subs
     return (f"Kafka lag-read requests per minute per subscription: eventsub {ours:.0f} "
-            f"({counters['eventsub_cycles_per_min']:.1f} cycles/min, each {EVENTSUB_FIXED_REQUESTS}"
-            f" + 1 per subscription); keda {keda_default:.0f}, keda-5s {keda_5s:.0f} (polling loop "
-            f"+ {per_so_hpa:.1f} HPA metric reads/min, {KEDA_REQUESTS_PER_READ} requests each)")
+            f"({cycles:.1f} cycles/min for {subs} subscriptions, each {EVENTSUB_FIXED_REQUESTS} "
+            f"+ 1 per subscription due); keda {keda_default:.0f}, keda-5s {keda_5s:.0f} (polling "
+            f"loop + {per_so_hpa:.1f} HPA metric reads/min, {KEDA_REQUESTS_PER_READ} requests each)")
 
 
 @contextlib.contextmanager

@@ -72,17 +72,28 @@ def flaps(events: Sequence[ScaleEvent]) -> int:
     return count
 
 
+def value_at(replicas: Sequence[Point], time: float) -> int | None:
+    """The replicas at a time: the last change at or before it (samples record changes)."""
+    before = [p for p in replicas if p.time <= time]
+    return before[-1].value if before else None
+
+
 def first_time_at(replicas: Sequence[Point], after: float, value: int) -> float | None:
-    """Seconds from after until replicas first equal value (scale to zero, wake-up)."""
+    """Seconds from after until replicas equal value (0 when they already do then)."""
+    if value_at(replicas, after) == value:
+        return 0.0
     for p in replicas:
         if p.time >= after and p.value == value:
             return p.time - after
     return None
 
 
-def first_time_above(replicas: Sequence[Point], after: float, value: int) -> float | None:
+def wake_up(replicas: Sequence[Point], after: float) -> float | None:
+    """Seconds from after until replicas leave zero; None unless they were at zero then."""
+    if value_at(replicas, after) != 0:
+        return None
     for p in replicas:
-        if p.time >= after and p.value > value:
+        if p.time >= after and p.value > 0:
             return p.time - after
     return None
 

@@ -12,12 +12,13 @@ from keda_figures import (
     ScaleEvent,
     drained_after,
     first_scale_out,
-    first_time_above,
     first_time_at,
     flaps,
     ratio,
     replica_seconds,
     scale_events,
+    value_at,
+    wake_up,
 )
 
 from localstack.errors import StackError
@@ -60,9 +61,13 @@ def test_scale_events_and_flaps() -> None:
 
 def test_times_to_zero_and_to_wake() -> None:
     steps = [Point(0, 0), Point(10, 1), Point(300, 0), Point(500, 2)]
+    assert value_at(steps, 299) == 1 and value_at(steps, 300) == 0 and value_at([], 5) is None
     assert first_time_at(steps, after=20, value=0) == 280
-    assert first_time_above(steps, after=450, value=0) == 50
-    assert first_time_above(steps, after=501, value=0) is None
+    assert first_time_at(steps, after=400, value=0) == 0.0  # already at zero
+    assert wake_up(steps, after=450) == 50
+    # Not at zero when the load came back: there was nothing to wake.
+    assert wake_up(steps, after=100) is None
+    assert wake_up(steps, after=501) is None
 
 
 def test_ratio_is_theirs_over_ours() -> None:
