@@ -145,7 +145,7 @@ class Bench:
                  out: Path) -> None:
         self.info, self.kinfo, self.args, self.out = info, kinfo, args, out
         self.core, self.apps, self.custom = kube_clients(info)
-        self.admin = AdminClient({"bootstrap.servers": info.kafka_bootstrap})
+        self.admin = AdminClient({"bootstrap.servers": info.kafka_bootstrap, "log_level": 0})
         # One producer for the whole run, shared by the scenarios' drivers: librdkafka can abort
         # the process when a client is destroyed while the broker is down (the outage).
         # log_level 0: that outage is on purpose, its connection errors are not news.
