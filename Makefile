@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries asyncapi-parser up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-asyncapi soak
+.PHONY: help demo e2e-kind venv binaries asyncapi-parser up down status test test-unit lint crds manifests bench-topics bench-lag bench-memory bench-failover bench-asyncapi bench-keda soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,10 @@ bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the 
 
 bench-asyncapi: venv ## the AsyncAPI document of N topics and N subscriptions (N=1000): build, JSON, YAML
 	$(PY) bench/catalog_asyncapi.py --count $${N:-1000}
+
+bench-keda: venv binaries ## eventsub vs the real KEDA (built on first use), the same scenarios side by side
+	@bash stack/build-go.sh keda
+	$(PY) bench/keda.py
 
 soak: venv binaries ## chaos soak (SOAK_MINUTES=20): every message processed, scaling, health, RSS
 	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-20}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Go binaries of the local stack from Go modules, cached outside the repository and
 # keyed by version: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (from
-# k8s.io/kubernetes through a wrapper module), etcd, kwok and helm.
+# k8s.io/kubernetes through a wrapper module), etcd, kwok and helm; on request also KEDA (its
+# operator and metrics adapter, through a wrapper module, with its CRDs), which only `make
+# bench-keda` needs.
 #
-# Usage: stack/build-go.sh [component ...]   (default: all). Prints what it builds and how long it took.
+# Usage: stack/build-go.sh [component ...]   (default: all but keda). Prints what it builds and how long it took.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -99,6 +101,29 @@ build_helm() {
   log "go install helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
   mkdir -p "$bindir"
   CGO_ENABLED=0 GOBIN="$bindir" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+}
+
+keda_directives() {
+  # A replace or exclude directive applies only in the main module, so KEDA's own (a fork of a
+  # transitive dependency, versions kept out of the graph) must be carried into the wrapper;
+  # taken from its real go.mod, one line each, so the list never drifts.
+  local gomod; gomod="$(go mod download -json "github.com/kedacore/keda/v2@${KEDA_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  grep -E '^(replace|exclude) ' "$gomod" >> go.mod || true
+  if grep -qE '^(replace|exclude) *\(' "$gomod"; then echo "error: KEDA's go.mod has a directive block; carry it over by hand" >&2; exit 1; fi
+}
+
+build_keda() {
+  local dir="$cache/keda-${KEDA_VERSION}"
+  if [[ -x "$dir/bin/keda" && -x "$dir/bin/keda-adapter" && -d "$dir/crds" ]]; then log "keda ${KEDA_VERSION}: cached"; return; fi
+  log "keda ${KEDA_VERSION}: cold build (tens of minutes on 2 cores; later runs reuse it)"
+  local ld="-s -w -X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION}"
+  WRAP_HOOK=keda_directives build_in_wrapper "$dir/bin" "github.com/kedacore/keda/v2@${KEDA_VERSION}" "$ld" \
+    github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+  mv "$dir/bin/operator" "$dir/bin/keda"; mv "$dir/bin/adapter" "$dir/bin/keda-adapter"
+  # The generated CRD YAML ships in the module zip (config/crd/bases).
+  local src; src="$(go mod download -json "github.com/kedacore/keda/v2@${KEDA_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/config/crd/bases"
+  rm -rf "$dir/crds.partial"; mkdir -p "$dir/crds.partial"; cp "$src"/*.yaml "$dir/crds.partial/"
+  chmod -R u+w "$dir/crds.partial"; rm -rf "$dir/crds"; mv "$dir/crds.partial" "$dir/crds"
 }
 
 components=("$@"); [[ ${#components[@]} -gt 0 ]] || components=(etcd kwok helm k8s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from localstack import keda
 from localstack.errors import StackError
 from localstack.stack import LocalStack, StackInfo
 
@@ -38,12 +39,24 @@ def main(argv: list[str]) -> int:
     elif command == "down":
         stopped = stack.down()
         print(f"stopped: {', '.join(stopped)}" if stopped else "nothing running")
+    elif command == "keda":
+        # KEDA is started on demand (its benchmark does); this starts it on the running stack
+        # by hand, until `make down` (or `python -m localstack keda-down`).
+        info = stack.running()
+        if info is None:
+            raise StackError("the stack is not running: 'make up' first")
+        kinfo = keda.start(stack.dir, info.kubeconfig, info.bin_dir)
+        print(f"KEDA running: adapter at {kinfo.address}:{kinfo.ports['adapter']}, pids {kinfo.pids}")
+    elif command == "keda-down":
+        info = stack.running()
+        stopped = keda.stop(stack.dir, *((info.kubeconfig, info.bin_dir) if info else ()))
+        print(f"stopped: {', '.join(stopped)}" if stopped else "KEDA was not running")
     elif command == "status":
         running = stack.running()
         print(f"running:\n{_usage(running)}" if running else "not running")
         return 0 if running else 1
     else:
-        print(f"usage: python -m localstack up|down|status (not {command!r})", file=sys.stderr)
+        print(f"usage: python -m localstack up|down|status|keda|keda-down (not {command!r})", file=sys.stderr)
         return 2
     return 0
 

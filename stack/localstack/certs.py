@@ -78,18 +78,20 @@ class _Ca:
         )
         return cls(name, key, cert)
 
-    def issue(self, subject: x509.Name, usage: x509.ObjectIdentifier,
+    def issue(self, subject: x509.Name, usage: x509.ObjectIdentifier | list[x509.ObjectIdentifier],
               sans: list[x509.GeneralName] | None = None) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         key = _key()
+        usages = usage if isinstance(usage, list) else [usage]
         builder = _builder(subject, self.name, key).add_extension(
-            x509.ExtendedKeyUsage([usage]), critical=False)
+            x509.ExtendedKeyUsage(usages), critical=False)
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return key, builder.sign(self.key, hashes.SHA256())
 
 
 def write_pki(directory: Path) -> None:
-    """Writes ca.{crt,key}, serving.{crt,key}, admin.{crt,key} and sa.{key,pub} into directory."""
+    """Writes ca.{crt,key}, serving.{crt,key}, admin.{crt,key}, sa.{key,pub} and the front
+    proxy's front-proxy-ca.crt and front-proxy-client.{crt,key} into directory."""
     directory.mkdir(parents=True, exist_ok=True)
     ca = _Ca.create("eventsub-localstack-ca")
     _write_secret(directory / "ca.key", _key_pem(ca.key))
@@ -109,6 +111,33 @@ def write_pki(directory: Path) -> None:
     _write_secret(directory / "sa.key", _key_pem(sa_key))
     (directory / "sa.pub").write_bytes(sa_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    _write_front_proxy(directory)
+
+
+def _write_front_proxy(directory: Path) -> None:
+    """The aggregation layer's identity: the API server presents front-proxy-client when it
+    proxies to an extension API server (a metrics adapter), which trusts it through
+    front-proxy-ca. A CA of its own, as the request headers it vouches for name any user."""
+    ca = _Ca.create("eventsub-localstack-front-proxy-ca")
+    (directory / "front-proxy-ca.crt").write_bytes(_cert_pem(ca.cert))
+    key, cert = ca.issue(_name("front-proxy-client"), ExtendedKeyUsageOID.CLIENT_AUTH)
+    _write_secret(directory / "front-proxy-client.key", _key_pem(key))
+    (directory / "front-proxy-client.crt").write_bytes(_cert_pem(cert))
+
+
+def write_keda_pki(directory: Path, names: list[str], addresses: list[str]) -> None:
+    """KEDA's ca.crt, tls.crt and tls.key: one certificate for both ends of its metrics service
+    (gRPC with client certificates both ways) and for the adapter's serving port, which the
+    API server checks against the APIService's caBundle."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = _Ca.create("eventsub-localstack-keda-ca")
+    (directory / "ca.crt").write_bytes(_cert_pem(ca.cert))
+    sans: list[x509.GeneralName] = [*_LOCALHOST, *(x509.DNSName(n) for n in names),
+                                    *(x509.IPAddress(ipaddress.ip_address(a)) for a in addresses)]
+    key, cert = ca.issue(_name("keda"), [ExtendedKeyUsageOID.SERVER_AUTH,
+                                         ExtendedKeyUsageOID.CLIENT_AUTH], sans)
+    _write_secret(directory / "tls.key", _key_pem(key))
+    (directory / "tls.crt").write_bytes(_cert_pem(cert))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,21 @@ def apiserver_argv(binary: Path, pki: Path, etcd_port: int, port: int) -> list[s
             f"--service-account-signing-key-file={pki / 'sa.key'}",
             "--service-cluster-ip-range=10.0.0.0/24", "--authorization-mode=RBAC",
             "--allow-privileged=true", f"--cert-dir={pki / 'apiserver'}", "--profiling=false",
-            "--v=0"]
+            *_aggregation(pki), "--v=0"]
+
+
+def _aggregation(pki: Path) -> list[str]:
+    """The aggregation layer, for extension API servers such as a metrics adapter: the identity
+    the API server proxies with, the headers it vouches for, and routing to an APIService's
+    endpoint address directly (there is no kube-proxy to route a Service's cluster IP)."""
+    return [f"--requestheader-client-ca-file={pki / 'front-proxy-ca.crt'}",
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}",
+            f"--proxy-client-key-file={pki / 'front-proxy-client.key'}",
+            "--enable-aggregator-routing=true"]
 
 
 def controller_manager_argv(binary: Path, kubeconfig: Path, pki: Path, port: int) -> list[str]:

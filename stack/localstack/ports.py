@@ -25,6 +25,11 @@ def is_free(port: int) -> bool:
     return True
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a component started on demand."""
+    return _free_port()
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

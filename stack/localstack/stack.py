@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localstack import kafka, kube, processes, registry
+from localstack import kafka, keda, kube, processes, registry
 from localstack.certs import write_kafka_pki, write_pki
 from localstack.kwok_stages import write_stages
 from localstack.paths import Binaries, run_dir
@@ -117,7 +117,8 @@ class LocalStack:
     def down(self) -> list[str]:
         """Stops every process this run directory started; returns the names stopped."""
         with self._lock():
-            stopped = _stop_pids(StackInfo.recorded_pids(self.dir))
+            stopped = keda.stop(self.dir)  # started on demand only; the API server goes too
+            stopped += _stop_pids(StackInfo.recorded_pids(self.dir))
             (self.dir / "state.json").unlink(missing_ok=True)
             return stopped
 
@@ -255,6 +256,7 @@ class LocalStack:
     def _stop_leftovers(self) -> None:
         """What is left of an earlier stack (a crash, a reboot, or one started by an older
         version whose state this one cannot use): stop it."""
+        keda.stop(self.dir)
         _stop_pids(StackInfo.recorded_pids(self.dir))
         (self.dir / "state.json").unlink(missing_ok=True)
 
