@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventsub.api.subscription import ScalingPolicy
-from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
+from eventsub.core.scaling import (
+    Decision,
+    LagSnapshot,
+    ScalerMemory,
+    decide,
+    next_poll,
+    resumed_memory,
+)
 
 
 def policy(**overrides: Any) -> ScalingPolicy:
@@ -197,3 +204,12 @@ def test_resuming_does_not_stretch_an_up_window() -> None:
 def test_a_group_resumed_at_zero_starts_with_an_empty_memory() -> None:
     assert resumed_memory(0, 1000.0) == ScalerMemory()
     assert decide(policy(minReplicas=0), 0, lag(0), resumed_memory(0, 1000.0), 1001.0).replicas == 0
+
+
+@given(st.floats(min_value=0, max_value=1e7, allow_nan=False),
+       st.floats(min_value=0, max_value=1e7, allow_nan=False),
+       st.integers(min_value=1, max_value=3600))
+def test_polls_of_one_interval_fall_on_one_grid(first: float, second: float, interval: int) -> None:
+    one, other = next_poll(first, interval), next_poll(second, interval)
+    assert first < one <= first + interval and second < other <= second + interval
+    assert (one - other) / interval == pytest.approx(round((one - other) / interval), abs=1e-6)

@@ -15,6 +15,13 @@ from dataclasses import dataclass, replace
 from eventsub.api.subscription import ScalingPolicy
 
 
+def next_poll(now: float, interval: float) -> float:
+    """The next poll after `now`, on the grid of `interval` seconds: subscriptions with the same
+    interval are read together in one lag cycle, not each on a phase of its own (a cycle's
+    fixed requests are then paid once per interval, not once per phase)."""
+    return (math.floor(now / interval) + 1) * interval
+
+
 @dataclass(frozen=True)
 class LagSnapshot:
     """One lag read of a subscription's group, summarized for the decision."""

@@ -20,7 +20,14 @@ from eventsub.api.subscription import (
 from eventsub.core.activity import ActivityTracker
 from eventsub.core.health import OK, STALL, STOP, UNKNOWN, WARN
 from eventsub.core.observation import Observation, observe
-from eventsub.core.scaling import Decision, LagSnapshot, ScalerMemory, decide, resumed_memory
+from eventsub.core.scaling import (
+    Decision,
+    LagSnapshot,
+    ScalerMemory,
+    decide,
+    next_poll,
+    resumed_memory,
+)
 from eventsub.core.status import SCALER, merged
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
@@ -96,7 +103,7 @@ class Scaler:
                 for target in list(self.targets.values()):
                     running = self._cycles.get(target.connection)
                     if target.next_due <= now and (running is None or running.done()):
-                        target.next_due = now + target.policy.poll_interval_seconds
+                        target.next_due = next_poll(now, target.policy.poll_interval_seconds)
                         due[target.connection].append(target)
                 for connection, targets in due.items():
                     self._cycles[connection] = asyncio.create_task(self._bounded(connection, targets))
