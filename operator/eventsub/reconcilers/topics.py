@@ -63,6 +63,9 @@ LEGACY_FINALIZERS = ("eventsub.io/finalizer",)  # what earlier versions set thro
 DELETION_RETRY_SECONDS = 10.0
 
 
+_Claimed = tuple[str, Claim, str]  # the Kafka topic name, the claim, its connection key
+
+
 @dataclass
 class Item:
     key: str
@@ -138,6 +141,7 @@ class TopicReconciler:
         self._created: set[str] = set()  # keys whose topic this process created (not adopted)
         self.deletions = WorkQueue()  # Delete-policy topics being deleted, until Kafka's is gone
         self._failing_since: dict[str, float] = {}  # key -> first failed deletion attempt
+        self._claimed: dict[str, tuple[object, _Claimed | None]] = {}  # key -> (version, claim)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -215,16 +219,30 @@ class TopicReconciler:
             await self._sync(connection, entry.admin, owned)
 
     def _claims(self) -> dict[str, list[tuple[Claim, str]]]:
-        """Every EventTopic by the Kafka topic name it claims, with its connection key."""
+        """Every EventTopic by the Kafka topic name it claims, with its connection key. Each
+        object's claim is worked out again only when it changed (its resourceVersion): a pass
+        runs this over every topic, and parsing them all each time dominated a burst's work."""
         claims: dict[str, list[tuple[Claim, str]]] = defaultdict(list)
-        for _, body in self.cache.items(PLURAL):
-            try:
-                spec = EventTopicSpec.model_validate(body.get("spec") or {})
-            except ValidationError:
-                continue  # an invalid spec claims nothing
-            claims[topic_name(body, spec)].append((self._claim(body, topic_name(body, spec)),
-                                                   connection_key(body, spec)))
+        memo: dict[str, tuple[object, _Claimed | None]] = {}
+        for key, body in self.cache.items(PLURAL):
+            version = body["metadata"].get("resourceVersion")
+            held = self._claimed.get(key)
+            if held is None or version is None or held[0] != version:
+                held = (version, self._claimed_by(body))
+            memo[key] = held
+            if held[1] is not None:
+                name, claim, connection = held[1]
+                claims[name].append((claim, connection))
+        self._claimed = memo
         return claims
+
+    def _claimed_by(self, body: Body) -> _Claimed | None:
+        try:
+            spec = EventTopicSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            return None  # an invalid spec claims nothing
+        name = topic_name(body, spec)
+        return name, self._claim(body, name), connection_key(body, spec)
 
     @staticmethod
     def _claim(body: Body, name: str | None = None) -> Claim:
