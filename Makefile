@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover soak
+.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-catalog soak browser
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,10 @@ down: venv ## stop every process of the local stack
 status: venv ## is the local stack running?
 	@$(STACK) status
 
-test: venv binaries ## the whole suite: unit and integration tests on the local stack
+browser: ## headless Chromium and chromedriver (Debian's packages) for the catalog page tests
+	@bash stack/chromium.sh
+
+test: venv binaries browser ## the whole suite: unit and integration tests on the local stack
 	$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no stack)
@@ -66,6 +69,9 @@ bench-lag: venv binaries ## lag cycle vs ConsumerGroupCommand and naive clients;
 
 bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the standby leads and acts
 	$(PY) bench/failover.py --trials $${T:-3}
+
+bench-catalog: venv binaries browser ## catalog of 1,000 topics + 1,000 subscriptions: build, render, Chromium load, RSS
+	$(PY) bench/catalog.py --topics $${N:-1000}
 
 soak: venv binaries ## chaos soak (SOAK_MINUTES=20): every message processed, scaling, health, RSS
 	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-20}

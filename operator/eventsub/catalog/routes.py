@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from eventsub.catalog.page import page_routes
 from eventsub.core.catalog_snapshot import Catalog
 
 Snapshot = Callable[[], Catalog]
@@ -13,4 +14,4 @@ Snapshot = Callable[[], Catalog]
 
 def catalog_routes(snapshot: Snapshot) -> list[web.RouteDef]:
     """Every catalog route; snapshot gives the current catalog (memoised by its owner)."""
-    return []
+    return [*page_routes(snapshot)]

@@ -1,0 +1,54 @@
+"""The catalog's web page: server-rendered HTML, no script, nothing loaded from elsewhere, so it
+works offline and behind `kubectl port-forward`. Read-only: every route renders the current
+snapshot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from eventsub.catalog.event_page import event_page
+from eventsub.catalog.graph_page import graph_page, index_page
+from eventsub.catalog.html_base import HEADERS, document, esc
+from eventsub.catalog.links import ROOT, list_href
+from eventsub.catalog.list_page import catalog_page
+from eventsub.catalog.search import MAX_QUERY
+from eventsub.core.catalog_snapshot import Catalog
+
+Snapshot = Callable[[], Catalog]
+
+
+def page_routes(snapshot: Snapshot, clock: Callable[[], float] = time.time) -> list[web.RouteDef]:
+    async def events(request: web.Request) -> web.Response:
+        query = request.query.get("q", "")[:MAX_QUERY]
+        return _html(catalog_page(snapshot(), query, request.query.get("ns", ""),
+                                  request.query.get("flagged") == "1"))
+
+    async def event(request: web.Request) -> web.Response:
+        key = unquote(request.match_info["key"])
+        catalog = snapshot()
+        entry = next((e for e in catalog.events if e.key == key), None)
+        if entry is None:
+            return _html(document("Not found", f"<h1>No event {esc(key)}</h1><p>It may have "
+                                  f'been deleted. <a href="{list_href()}">All events</a></p>'), 404)
+        return _html(event_page(catalog, entry, clock()))
+
+    async def graphs(_: web.Request) -> web.Response:
+        return _html(index_page(snapshot()))
+
+    async def graph(request: web.Request) -> web.Response:
+        return _html(graph_page(snapshot(), request.match_info["namespace"],
+                                draw_all=request.query.get("all") == "1"))
+
+    return [web.get(ROOT, events), web.get(f"{ROOT}/events/{{key:.+}}", event),
+            web.get(f"{ROOT}/graph", graphs), web.get(f"{ROOT}/graph/{{namespace}}", graph)]
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
+                            headers=HEADERS)
+    response.enable_compression()  # the list of 1,000 events is ~0.5 MB of HTML
+    return response
