@@ -11,7 +11,7 @@ from catalog_bodies import catalog, subscription, topic
 from eventsub.catalog.event_page import event_page
 from eventsub.catalog.graph_page import graph_page, index_page
 from eventsub.catalog.html_base import HEADERS, STYLE, ago
-from eventsub.catalog.list_page import catalog_page
+from eventsub.catalog.list_page import PAGE_SIZE, catalog_page
 from eventsub.core.catalog_snapshot import Activity, Catalog, EventEntry
 
 EVIL = '<script>alert("x")</script>'
@@ -108,3 +108,14 @@ def test_the_event_page_says_whether_the_event_is_alive() -> None:
     assert "2.5" in page and "(1 min ago)" in page
     assert "not seen" in event_page(c, c.events[1], NOW)
     assert [ago(s) for s in (5, 61, 7200, 90000)] == ["5 s ago", "1 min ago", "2 h ago", "1 d ago"]
+
+
+def test_a_long_list_comes_in_pages() -> None:
+    c = catalog([topic("big", f"event-{i:04d}") for i in range(PAGE_SIZE * 2 + 10)], [])
+    first = catalog_page(c, namespace="big")
+    assert first.count("<tr class=") == PAGE_SIZE and "event-0000" in first
+    assert f"rows 1 to {PAGE_SIZE} of {PAGE_SIZE * 2 + 10:,}" in first
+    assert 'href="/catalog?ns=big&amp;page=2">next 250<' in first and "previous" not in first
+    last = catalog_page(c, page=3)
+    assert last.count("<tr class=") == 10 and "event-0509" in last and "/catalog?page=2" in last
+    assert catalog_page(c, page=99) == last  # past the end: the last page

@@ -20,6 +20,7 @@ NODE_HEIGHT = 28.0
 ROW_GAP = 14.0
 COLUMN_GAP = 90.0
 GROUP_GAP = 36.0
+BACK_EDGE_ROOM = 36.0  # below a group whose edges loop back
 MARGIN = 16.0
 SWEEPS = 4
 
@@ -31,6 +32,7 @@ class Box:
     width: float
     height: float
     column: int
+    floor: float  # the bottom of its group's lowest box: edges back to an earlier column pass below
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,11 @@ def layered(widths: Mapping[str, float], edges: Sequence[tuple[str, str]],
     for index, group in enumerate(groups):
         if max_nodes is not None and drawn and drawn + len(group) > max_nodes:
             break
-        placed = _group_layout(group, widths, group_edges[index], top)
+        placed, loops_back = _group_layout(group, widths, group_edges[index], top)
         boxes.update(placed)
         drawn += len(group)
         top = max(b.y + b.height for b in placed.values()) + GROUP_GAP
+        top += BACK_EDGE_ROOM if loops_back else 0
         width = max(width, max(b.x + b.width for b in placed.values()))
     left_out = [g for g in groups if not g & boxes.keys()]
     return Layout(boxes=boxes, width=width + MARGIN, height=top - GROUP_GAP + MARGIN,
@@ -138,7 +141,8 @@ def columns(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str,
 
 
 def _group_layout(group: frozenset[str], widths: Mapping[str, float],
-                  edges: Sequence[tuple[str, str]], top: float) -> dict[str, Box]:
+                  edges: Sequence[tuple[str, str]], top: float) -> tuple[dict[str, Box], bool]:
+    """The group's boxes, and whether an edge goes back to an earlier (or its own) column."""
     column = columns(sorted(group), edges)
     order = _ordered(column, edges)
     lefts, x = [], MARGIN
@@ -146,13 +150,14 @@ def _group_layout(group: frozenset[str], widths: Mapping[str, float],
         lefts.append(x)
         x += max(widths[n] for n in nodes) + COLUMN_GAP
     tallest = max(len(nodes) for nodes in order)
+    floor = top + tallest * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
     boxes = {}
     for index, nodes in enumerate(order):
         offset = (tallest - len(nodes)) * (NODE_HEIGHT + ROW_GAP) / 2  # centre short columns
         for row, node in enumerate(nodes):
             boxes[node] = Box(x=lefts[index], y=top + offset + row * (NODE_HEIGHT + ROW_GAP),
-                              width=widths[node], height=NODE_HEIGHT, column=index)
-    return boxes
+                              width=widths[node], height=NODE_HEIGHT, column=index, floor=floor)
+    return boxes, any(column[t] <= column[s] for s, t in edges)
 
 
 def _ordered(column: Mapping[str, int], edges: Sequence[tuple[str, str]]) -> list[list[str]]:

@@ -13,7 +13,7 @@ MAX_LABEL = 34  # longer names are cut (the full name is in the box's tooltip)
 PADDING = 22.0
 MAX_NODES = 400  # drawn per namespace, by default; whole groups past it are left out
 ORPHAN = (UNCONSUMED, UNPRODUCED)
-REACH, DROP = 60.0, 30.0  # how far a back edge swings right of its source and below its boxes
+REACH, DROP = 60.0, 24.0  # how far a back edge swings right of its source and below its group
 
 
 def label(node: Node) -> str:
@@ -59,7 +59,7 @@ def render(graph: Graph, layout: Layout) -> str:
              if e.source in layout.boxes and e.target in layout.boxes
              and layout.boxes[e.target].column <= layout.boxes[e.source].column]
     width = round(max([layout.width, *(s.x + s.width + REACH + 10 for s, _ in backs)]))
-    height = round(max([layout.height, *(max(s.y, t.y) + s.height + DROP + 10 for s, t in backs)]))
+    height = round(max([layout.height, *(s.floor + DROP + 10 for s, _ in backs)]))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="services and events">'
             f"<defs>{_marker('arrow', '#90a4ae')}{_marker('arrow-loop', '#c62828')}</defs>"
@@ -97,8 +97,8 @@ def _edge(source: Box, target: Box, loop: bool) -> str:
     if target.column > source.column:
         bend = (tx - sx) / 2
         path = f"M{sx:.1f},{sy:.1f} C{sx + bend:.1f},{sy:.1f} {tx - bend:.1f},{ty:.1f} {tx:.1f},{ty:.1f}"
-    else:  # back to an earlier column: around, below both boxes
-        below = max(source.y, target.y) + source.height + DROP
+    else:  # back to an earlier column: around, below the group
+        below = source.floor + DROP
         path = (f"M{sx:.1f},{sy:.1f} C{sx + REACH:.1f},{sy:.1f} {sx + REACH:.1f},{below:.1f} "
                 f"{(sx + tx) / 2:.1f},{below:.1f} C{tx - REACH:.1f},{below:.1f} "
                 f"{tx - REACH:.1f},{ty:.1f} {tx:.1f},{ty:.1f}")

@@ -27,6 +27,7 @@ main{padding:16px 24px;max-width:1400px}
 h1{font-size:22px;margin:4px 0 2px}h2{font-size:16px;margin:22px 0 8px}
 a{color:var(--accent)}
 .muted{color:var(--muted)}.small{font-size:12px}
+nav.pages{margin:10px 0;color:var(--muted)}
 form.search{display:flex;gap:8px;margin:8px 0 12px;flex-wrap:wrap;align-items:center}
 form.search input[type=search]{flex:1;min-width:260px;padding:7px 10px;border:1px solid var(--line);
 border-radius:6px;font-size:14px}

@@ -14,21 +14,48 @@ from eventsub.core.catalog_graph import describe_cycle
 from eventsub.core.catalog_snapshot import Catalog, EventEntry
 
 SHOWN_NAMES = 3  # producers or consumers named in a row; the rest counted
+PAGE_SIZE = 250  # rows per page: parsing 10,000 rows would take the browser seconds
 
 
 def catalog_page(catalog: Catalog, query: str = "", namespace: str = "",
-                 flagged: bool = False) -> str:
+                 flagged: bool = False, page: int = 1) -> str:
     scope = catalog.in_namespace(namespace) if namespace else catalog
     found = flags(catalog)
     matches = search(scope.events, query)
     if flagged:
         matches = [m for m in matches if m.entry.key in found.events]
+    page = min(max(page, 1), max(1, (len(matches) + PAGE_SIZE - 1) // PAGE_SIZE))
     cycles = [c for c in catalog.findings.cycles
               if not namespace or any(s.startswith(f"{namespace}/") for s in c[::2])]
     body = (f"<h1>Events</h1>{_form(catalog, query, namespace, flagged)}"
+            f"{_pages(len(matches), page, query, namespace, flagged)}"
             f"{_cards(scope, found, cycles, len(matches))}{_findings(scope, found, cycles, namespace)}"
-            f"{_table(matches, found, bool(query))}")
+            f"{_table(_page(matches, page), found, bool(query))}"
+            f"{_pages(len(matches), page, query, namespace, flagged)}")
     return document("Events", body)
+
+
+def _page(matches: list[Match], page: int) -> list[Match]:
+    start = (page - 1) * PAGE_SIZE
+    return matches[start:start + PAGE_SIZE]
+
+
+def _pages(total: int, page: int, query: str, namespace: str, flagged: bool) -> str:
+    """Where these rows are among the matches, and links to the pages before and after."""
+    if total <= PAGE_SIZE:
+        return ""
+    last = (total + PAGE_SIZE - 1) // PAGE_SIZE
+
+    def link(number: int, text: str) -> str:
+        return f'<a href="{esc(list_href(query, namespace, flagged, number))}">{esc(text)}</a>'
+
+    first, end = (page - 1) * PAGE_SIZE + 1, min(page * PAGE_SIZE, total)
+    parts = [f"rows {first:,} to {end:,} of {total:,}"]
+    if page > 1:
+        parts.append(link(page - 1, "previous"))
+    if page < last:
+        parts.append(link(page + 1, f"next {min(PAGE_SIZE, total - end):,}"))
+    return f'<nav class="pages">{" · ".join(parts)}</nav>'
 
 
 def _form(catalog: Catalog, query: str, namespace: str, flagged: bool) -> str:
@@ -49,7 +76,7 @@ def _cards(scope: Catalog, found: Flags, cycles: Sequence[tuple[str, ...]], show
     def count(flag: str) -> int:
         return sum(1 for e in scope.events if flag in found.events.get(e.key, ()))
 
-    cards = [("events shown", f"{shown:,} of {len(scope.events):,}"),
+    cards = [("events match", f"{shown:,} of {len(scope.events):,}"),
              ("subscriptions", f"{len(scope.consumers):,}"),
              ("feedback loops", f"{len(cycles):,}"),
              ("undocumented", f"{count(UNDOCUMENTED):,}"),

@@ -24,8 +24,10 @@ Snapshot = Callable[[], Catalog]
 def page_routes(snapshot: Snapshot, clock: Callable[[], float] = time.time) -> list[web.RouteDef]:
     async def events(request: web.Request) -> web.Response:
         query = request.query.get("q", "")[:MAX_QUERY]
+        page = request.query.get("page", "1")
         return _html(catalog_page(snapshot(), query, request.query.get("ns", ""),
-                                  request.query.get("flagged") == "1"))
+                                  request.query.get("flagged") == "1",
+                                  int(page) if page.isdigit() and len(page) < 7 else 1))
 
     async def event(request: web.Request) -> web.Response:
         key = unquote(request.match_info["key"])
