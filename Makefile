@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-catalog soak browser
+.PHONY: help demo e2e-kind venv binaries up down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-catalog catalog-screenshots soak browser
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench-failover: venv binaries ## two replicas, leader SIGKILLed: time until the 
 
 bench-catalog: venv binaries browser ## catalog of 1,000 topics + 1,000 subscriptions: build, render, Chromium load, RSS
 	$(PY) bench/catalog.py --topics $${N:-1000}
+
+catalog-screenshots: venv binaries browser ## docs/catalog-*.png from the catalog page's browser test
+	EVENTSUB_SCREENSHOTS=docs $(PY) -m pytest tests/integration/test_catalog_page.py -k graph
 
 soak: venv binaries ## chaos soak (SOAK_MINUTES=20): every message processed, scaling, health, RSS
 	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-20}
