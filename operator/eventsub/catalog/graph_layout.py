@@ -20,7 +20,7 @@ NODE_HEIGHT = 28.0
 ROW_GAP = 14.0
 COLUMN_GAP = 90.0
 GROUP_GAP = 36.0
-BACK_EDGE_ROOM = 36.0  # below a group whose edges loop back
+BACK_EDGE_ROOM = 50.0  # below a group whose edges loop back
 MARGIN = 16.0
 SWEEPS = 4
 

@@ -13,7 +13,8 @@ MAX_LABEL = 34  # longer names are cut (the full name is in the box's tooltip)
 PADDING = 22.0
 MAX_NODES = 400  # drawn per namespace, by default; whole groups past it are left out
 ORPHAN = (UNCONSUMED, UNPRODUCED)
-REACH, DROP = 60.0, 24.0  # how far a back edge swings right of its source and below its group
+REACH, DROP, CORNER = 36.0, 22.0, 10.0  # a back edge: how far right, how far below the group
+LANES, LANE = 3, 7.0  # back edges of a group take turns in this many lanes, this far apart
 
 
 def label(node: Node) -> str:
@@ -45,21 +46,20 @@ def graph_layout(graph: Graph, max_nodes: int | None = MAX_NODES) -> Layout:
 
 
 def render(graph: Graph, layout: Layout) -> str:
-    edges = "".join(_edge(layout.boxes[e.source], layout.boxes[e.target], e.loop)
-                    for e in graph.edges
-                    if e.source in layout.boxes and e.target in layout.boxes and not e.loop)
+    drawn = [e for e in graph.edges if e.source in layout.boxes and e.target in layout.boxes]
+    backs = [e for e in drawn
+             if layout.boxes[e.target].column <= layout.boxes[e.source].column]
+    lanes = {(e.source, e.target): i % LANES for i, e in enumerate(backs)}  # apart, not on top
     # Loop edges last, so the red is drawn over the grey.
-    edges += "".join(_edge(layout.boxes[e.source], layout.boxes[e.target], e.loop)
-                     for e in graph.edges
-                     if e.source in layout.boxes and e.target in layout.boxes and e.loop)
+    edges = "".join(_edge(layout.boxes[e.source], layout.boxes[e.target], e.loop,
+                          lanes.get((e.source, e.target), 0))
+                    for e in sorted(drawn, key=lambda e: e.loop))
     nodes = "".join(_node(graph.nodes[node_id], box)
                     for node_id, box in sorted(layout.boxes.items()))
-    # A back edge swings REACH past its source's right side and below the lower of its boxes.
-    backs = [(layout.boxes[e.source], layout.boxes[e.target]) for e in graph.edges
-             if e.source in layout.boxes and e.target in layout.boxes
-             and layout.boxes[e.target].column <= layout.boxes[e.source].column]
-    width = round(max([layout.width, *(s.x + s.width + REACH + 10 for s, _ in backs)]))
-    height = round(max([layout.height, *(s.floor + DROP + 10 for s, _ in backs)]))
+    width = round(max([layout.width, *(layout.boxes[e.source].x + layout.boxes[e.source].width
+                                       + REACH + LANES * LANE + 10 for e in backs)]))
+    height = round(max([layout.height, *(layout.boxes[e.source].floor + DROP + LANES * LANE + 10
+                                         for e in backs)]))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="services and events">'
             f"<defs>{_marker('arrow', '#90a4ae')}{_marker('arrow-loop', '#c62828')}</defs>"
@@ -90,17 +90,24 @@ def _node(node: Node, box: Box) -> str:
     return f'<a href="{esc(node.href)}">{shape}</a>' if node.href else shape
 
 
-def _edge(source: Box, target: Box, loop: bool) -> str:
+def _edge(source: Box, target: Box, loop: bool, lane: int = 0) -> str:
     marker = "arrow-loop" if loop else "arrow"
     sx, sy = source.x + source.width, source.y + source.height / 2
     tx, ty = target.x, target.y + target.height / 2
     if target.column > source.column:
         bend = (tx - sx) / 2
         path = f"M{sx:.1f},{sy:.1f} C{sx + bend:.1f},{sy:.1f} {tx - bend:.1f},{ty:.1f} {tx:.1f},{ty:.1f}"
-    else:  # back to an earlier column: around, below the group
-        below = source.floor + DROP
-        path = (f"M{sx:.1f},{sy:.1f} C{sx + REACH:.1f},{sy:.1f} {sx + REACH:.1f},{below:.1f} "
-                f"{(sx + tx) / 2:.1f},{below:.1f} C{tx - REACH:.1f},{below:.1f} "
-                f"{tx - REACH:.1f},{ty:.1f} {tx:.1f},{ty:.1f}")
+    else:  # back to an earlier column: out right, below the group, back in from the left
+        path = _around(sx, sy, tx, ty, source.floor + DROP, lane * LANE)
     css = "edge loop" if loop else "edge"
     return f'<path class="{css}" d="{path}" marker-end="url(#{marker})"/>'
+
+
+def _around(sx: float, sy: float, tx: float, ty: float, below: float, shift: float) -> str:
+    """Right of the source, down, left under the group, up left of the target, into it; through
+    the gaps between columns, so it crosses no box. Corners rounded."""
+    right, left, below, r = sx + REACH + shift, tx - REACH - shift, below + shift, CORNER
+    return (f"M{sx:.1f},{sy:.1f} H{right - r:.1f} Q{right:.1f},{sy:.1f} {right:.1f},{sy + r:.1f} "
+            f"V{below - r:.1f} Q{right:.1f},{below:.1f} {right - r:.1f},{below:.1f} "
+            f"H{left + r:.1f} Q{left:.1f},{below:.1f} {left:.1f},{below - r:.1f} "
+            f"V{ty + r:.1f} Q{left:.1f},{ty:.1f} {left + r:.1f},{ty:.1f} H{tx:.1f}")
