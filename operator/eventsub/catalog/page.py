@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -30,7 +29,7 @@ def page_routes(snapshot: Snapshot, clock: Callable[[], float] = time.time) -> l
                                   int(page) if page.isdigit() and len(page) < 7 else 1))
 
     async def event(request: web.Request) -> web.Response:
-        key = unquote(request.match_info["key"])
+        key = request.match_info["key"]
         catalog = snapshot()
         entry = next((e for e in catalog.events if e.key == key), None)
         if entry is None:
