@@ -4,6 +4,7 @@ event is a 404 page, odd query values are harmless."""
 from __future__ import annotations
 
 import asyncio
+
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
