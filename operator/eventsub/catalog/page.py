@@ -4,6 +4,7 @@ snapshot."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -21,28 +22,39 @@ Snapshot = Callable[[], Catalog]
 
 
 def page_routes(snapshot: Snapshot, clock: Callable[[], float] = time.time) -> list[web.RouteDef]:
+    """The snapshot is taken on the event loop (it reads the operator's cache); rendering it,
+    pure work on an immutable value, runs in a thread, one page at a time, so a large page
+    never holds up the operator's watches and lease renewals for long."""
+    rendering = asyncio.Semaphore(1)
+
+    async def render(draw: Callable[[], str], status: int = 200) -> web.Response:
+        async with rendering:
+            return _html(await asyncio.to_thread(draw), status)
+
     async def events(request: web.Request) -> web.Response:
-        query = request.query.get("q", "")[:MAX_QUERY]
+        query, catalog = request.query.get("q", "")[:MAX_QUERY], snapshot()
         page = request.query.get("page", "1")
-        return _html(catalog_page(snapshot(), query, request.query.get("ns", ""),
-                                  request.query.get("flagged") == "1",
-                                  int(page) if page.isdigit() and len(page) < 7 else 1))
+        return await render(lambda: catalog_page(
+            catalog, query, request.query.get("ns", ""), request.query.get("flagged") == "1",
+            int(page) if page.isdigit() and len(page) < 7 else 1))
 
     async def event(request: web.Request) -> web.Response:
-        key = request.match_info["key"]
-        catalog = snapshot()
+        key, catalog = request.match_info["key"], snapshot()
         entry = next((e for e in catalog.events if e.key == key), None)
         if entry is None:
             return _html(document("Not found", f"<h1>No event {esc(key)}</h1><p>It may have "
                                   f'been deleted. <a href="{list_href()}">All events</a></p>'), 404)
-        return _html(event_page(catalog, entry, clock()))
+        now = clock()
+        return await render(lambda: event_page(catalog, entry, now))
 
     async def graphs(_: web.Request) -> web.Response:
-        return _html(index_page(snapshot()))
+        catalog = snapshot()
+        return await render(lambda: index_page(catalog))
 
     async def graph(request: web.Request) -> web.Response:
-        return _html(graph_page(snapshot(), request.match_info["namespace"],
-                                draw_all=request.query.get("all") == "1"))
+        catalog, namespace = snapshot(), request.match_info["namespace"]
+        return await render(lambda: graph_page(catalog, namespace,
+                                               draw_all=request.query.get("all") == "1"))
 
     return [web.get(ROOT, events), web.get(f"{ROOT}/events/{{key:.+}}", event),
             web.get(f"{ROOT}/graph", graphs), web.get(f"{ROOT}/graph/{{namespace}}", graph)]

@@ -14,6 +14,7 @@ from typing import Any
 
 MAX_FIELDS = 500  # a page lists at most this many; deeper schemas are cut
 MAX_DEPTH = 8  # nesting followed at most this deep (recursive types stop here)
+CACHED_SIZE = 32768  # schemas up to this long are read once; the cache holds at most 1,024
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,15 @@ class SchemaFields:
 def schema_fields(schema: Mapping[str, Any] | None) -> SchemaFields:
     if not schema or not isinstance(schema.get("inline"), str):
         return SchemaFields()
-    return _parsed(str(schema.get("format") or ""), schema["inline"])
+    format_, text = str(schema.get("format") or ""), schema["inline"]
+    return _cached(format_, text) if len(text) <= CACHED_SIZE else _parsed(format_, text)
 
 
-@lru_cache(maxsize=4096)  # the same schemas are read on every request
+@lru_cache(maxsize=1024)  # a search reads every schema: each is parsed once, not per request
+def _cached(format_: str, text: str) -> SchemaFields:
+    return _parsed(format_, text)
+
+
 def _parsed(format_: str, text: str) -> SchemaFields:
     if format_ == "Protobuf":
         return SchemaFields(tuple(_limited(_protobuf(text))))
