@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eventsub.catalog.flags import LOOP, flags, replacement
+from eventsub.catalog.flags import LOOP, Flags, flags, replacement
 from eventsub.catalog.html_base import NONE, badge, document, esc, moment, number
 from eventsub.catalog.links import event_href, graph_href
 from eventsub.catalog.schema_fields import SchemaField, schema_fields
@@ -17,14 +17,15 @@ HEALTH_COLOURS = {"OK": "green", "Warn": "amber", "Stall": "red", "Stop": "red"}
 
 
 def event_page(catalog: Catalog, entry: EventEntry, now: float) -> str:
-    marks = flags(catalog).events.get(entry.key, ())
+    found = flags(catalog)
+    marks = found.events.get(entry.key, ())
     title = (f"<h1>{esc(entry.topic)} {badge(entry.lifecycle)}"
              f"{''.join(badge(m, 'red' if m == LOOP else None) for m in marks)}</h1>"
              f'<div class="muted">{esc(entry.key)}'
              + (f' · <a href="{esc(graph_href(entry.namespace))}">graph of {esc(entry.namespace)}'
                 f"</a>" if entry.namespace else "") + "</div>")
     body = (title + _deprecation(catalog, entry) + _facts(entry, now)
-            + "<h2>Producers → topic → consumers</h2>" + _flow(catalog, entry)
+            + "<h2>Producers → topic → consumers</h2>" + _flow(catalog, entry, found)
             + _consumers(catalog, entry) + _loops(catalog, entry) + _schema(entry)
             + _config(entry))
     return document(entry.topic, body)
@@ -61,8 +62,8 @@ def _facts(entry: EventEntry, now: float) -> str:
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
 
 
-def _flow(catalog: Catalog, entry: EventEntry) -> str:
-    loop_edges = flags(catalog).loop_edges
+def _flow(catalog: Catalog, entry: EventEntry, found: Flags) -> str:
+    loop_edges = found.loop_edges
     producers = [_service_pill(catalog, key, (key, entry.topic) in loop_edges)
                  for key in entry.producers]
     consumers = [_service_pill(catalog, key, (entry.topic, key) in loop_edges)
