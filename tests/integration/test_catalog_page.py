@@ -160,13 +160,15 @@ def test_chromium_finds_an_event_by_owner_among_a_thousand_and_sees_its_live_lag
     eventually(all_listed, timeout=30, interval=1, what="1,000 events listed")
     assert f"{BULK:,}\nsubscriptions" in browser.find_element(By.CLASS_NAME, "cards").text
 
-    box = browser.find_element(By.NAME, "q")
-    box.send_keys(f"owner:{owner}")
+    browser.find_element(By.NAME, "q").send_keys(f"owner:{owner}")
     browser.find_element(By.CSS_SELECTOR, "form.search button").click()
+    eventually(lambda: "q=owner" in browser.current_url, timeout=10, what="the search's page")
     rows = browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
     assert [r.find_element(By.TAG_NAME, "a").text for r in rows] == [orders]
     assert "matched: owner" in rows[0].text
     rows[0].find_element(By.TAG_NAME, "a").click()
+    eventually(lambda: browser.current_url.endswith(f"/catalog/events/{namespace}/orders"),
+               timeout=10, what="the event's page")
 
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(orders)
     producers = browser.find_element(By.CSS_SELECTOR, ".flow .producers").text
