@@ -37,7 +37,7 @@ form.search button{background:var(--accent);color:#fff;border-color:var(--accent
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line)}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:#eceff1;font-weight:600;font-size:12px;text-transform:uppercase;color:var(--muted)}
-table.events{table-layout:fixed}
+table.events{table-layout:fixed}table.fields{max-width:900px}
 table.events th:nth-child(1){width:24%}table.events th:nth-child(2){width:12%}
 table.events th:nth-child(3){width:10%}table.events th:nth-child(4),
 table.events th:nth-child(5){width:16%}table.events th:nth-child(6){width:8%}
@@ -55,11 +55,11 @@ line-height:18px;margin:1px 2px 1px 0;white-space:nowrap;background:#eceff1;colo
 border-radius:6px;padding:8px 14px;margin:10px 0}
 .findings.loops{border-left-color:var(--red)}
 .findings ul{margin:4px 0;padding-left:20px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0;
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0;max-width:900px;
 background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
-.flow{display:grid;grid-template-columns:1fr auto 1fr auto 1fr;gap:10px;align-items:center;
-margin:8px 0}
+.flow{display:grid;grid-template-columns:minmax(0,340px) auto minmax(0,260px) auto minmax(0,340px);
+gap:10px;align-items:center;margin:8px 0}
 .flow .col{display:flex;flex-direction:column;gap:6px}
 .flow .arrow{font-size:22px;color:var(--muted)}
 .pill{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 10px}
