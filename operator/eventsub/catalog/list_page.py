@@ -27,11 +27,10 @@ def catalog_page(catalog: Catalog, query: str = "", namespace: str = "",
     page = min(max(page, 1), max(1, (len(matches) + PAGE_SIZE - 1) // PAGE_SIZE))
     cycles = [c for c in catalog.findings.cycles
               if not namespace or any(s.startswith(f"{namespace}/") for s in c[::2])]
+    pages = _pages(len(matches), page, query, namespace, flagged)
     body = (f"<h1>Events</h1>{_form(catalog, query, namespace, flagged)}"
-            f"{_pages(len(matches), page, query, namespace, flagged)}"
             f"{_cards(scope, found, cycles, len(matches))}{_findings(scope, found, cycles, namespace)}"
-            f"{_table(_page(matches, page), found, bool(query))}"
-            f"{_pages(len(matches), page, query, namespace, flagged)}")
+            f"{pages}{_table(_page(matches, page), found, bool(query))}{pages}")
     return document("Events", body)
 
 
