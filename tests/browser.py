@@ -58,8 +58,11 @@ def console_problems(driver: webdriver.Chrome) -> list[str]:
 
 
 def full_page_screenshot(driver: webdriver.Chrome, path: Path, width: int = 1400) -> None:
-    """The whole page, not just the window: the window grows to the page's height first."""
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, max(height, 400))
+    """The whole page, not just the window: the window grows to the page's size for it."""
+    before = driver.get_window_size()
+    size = driver.execute_script("const e = document.documentElement; "
+                                 "return [e.scrollWidth, e.scrollHeight]")
+    driver.set_window_size(max(width, int(size[0])), max(int(size[1]), 400))
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
+    driver.set_window_size(before["width"], before["height"])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 NODE_HEIGHT = 28.0
 ROW_GAP = 14.0
-COLUMN_GAP = 90.0
+COLUMN_GAP = 70.0
 GROUP_GAP = 36.0
 BACK_EDGE_ROOM = 50.0  # below a group whose edges loop back
 MARGIN = 16.0

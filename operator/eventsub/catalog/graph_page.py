@@ -45,4 +45,4 @@ def graph_page(catalog: Catalog, namespace: str, draw_all: bool = False) -> str:
     drawing = render(graph, layout) if layout.boxes else '<p class="muted">Nothing here.</p>'
     return document(f"Graph of {namespace}",
                     f"<h1>Graph of {esc(namespace)}</h1>{summary}{LEGEND}"
-                    f'<div class="graph">{drawing}</div>')
+                    f'<div class="graph">{drawing}</div>', wide=True)

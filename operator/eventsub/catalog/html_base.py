@@ -68,7 +68,9 @@ gap:10px;align-items:center;margin:8px 0}
 code,pre{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
 pre{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;
 max-height:420px}
-.graph{background:#fff;border:1px solid var(--line);border-radius:8px;overflow:auto;margin-top:8px}
+.graph{background:#fff;border:1px solid var(--line);border-radius:8px;margin-top:8px;
+display:inline-block;min-width:100%}
+main.wide{max-width:none}
 .legend{display:flex;gap:14px;flex-wrap:wrap;margin:6px 0;font-size:12.5px;color:var(--muted)}
 .legend i{display:inline-block;width:22px;height:12px;border-radius:3px;vertical-align:middle;
 margin-right:5px;border:1.5px solid}
@@ -109,13 +111,15 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def document(title: str, body: str) -> str:
+def document(title: str, body: str, wide: bool = False) -> str:
+    """wide: the page grows with its content (a graph) instead of keeping a reading width."""
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             '<link rel="icon" href="data:,">'
             f"<title>{esc(title)} · eventsub catalog</title><style>{STYLE}</style></head><body>"
             f'<header><b>eventsub catalog</b><a href="{ROOT}">Events</a>'
-            f'<a href="{graph_href()}">Graphs</a></header><main>{body}</main></body></html>')
+            f'<a href="{graph_href()}">Graphs</a></header>'
+            f'<main{" class=wide" if wide else ""}>{body}</main></body></html>')
 
 
 BADGE_COLOURS = {"Deprecated": "amber", "Experimental": "blue", "Active": "grey",
