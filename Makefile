@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries asyncapi-parser up down status test test-unit lint crds manifests bench-topics bench-lag bench-memory bench-failover bench-asyncapi bench-keda soak
+.PHONY: help demo e2e-kind venv binaries asyncapi-parser browser up down status test test-unit lint crds manifests bench-topics bench-lag bench-memory bench-failover bench-asyncapi bench-keda bench-catalog catalog-screenshots soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,7 +45,10 @@ down: venv ## stop every process of the local stack
 status: venv ## is the local stack running?
 	@$(STACK) status
 
-test: venv binaries asyncapi-parser ## the whole suite: unit and integration tests on the local stack
+browser: ## headless Chromium and chromedriver (Debian's packages) for the catalog page tests
+	@bash stack/chromium.sh
+
+test: venv binaries asyncapi-parser browser ## the whole suite: unit and integration tests on the local stack
 	$(PY) -m pytest
 
 test-unit: venv ## unit tests only (no stack)
@@ -81,6 +84,12 @@ bench-asyncapi: venv ## the AsyncAPI document of N topics and N subscriptions (N
 bench-keda: venv binaries ## eventsub vs the real KEDA (built on first use), the same scenarios side by side
 	@bash stack/build-go.sh keda
 	$(PY) bench/keda.py
+
+bench-catalog: venv binaries browser ## catalog of 1,000 topics + 1,000 subscriptions: build, render, Chromium load, RSS
+	$(PY) bench/catalog.py --topics $${N:-1000}
+
+catalog-screenshots: venv binaries browser ## docs/catalog-*.png from the catalog page's browser test
+	EVENTSUB_SCREENSHOTS=docs $(PY) -m pytest tests/integration/test_catalog_page.py -k graph
 
 soak: venv binaries ## chaos soak (SOAK_MINUTES=20): every message processed, scaling, health, RSS
 	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-20}

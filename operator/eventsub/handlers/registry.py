@@ -37,7 +37,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # Only warnings and errors become Kubernetes Events; info-level chatter stays in the log.
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
-    settings.batching.worker_limit = 200
+    settings.queueing.worker_limit = 200
+    # Our handlers only feed the cache and the queues, so a per-object worker is done at once;
+    # kopf keeps an idle one 5 s by default, which with 200 workers lets ~40 objects/s in: a
+    # namespace of 2,000 objects took ~50 s to reach the cache (and the catalog) after a start.
+    settings.queueing.idle_timeout = 0.2
     config = OperatorConfig.from_env()
     # Exact namespaces need no cluster-scoped permission: kopf then neither lists namespaces nor
     # watches resource definitions (the CRDs must exist at start, as Helm installs them first).
