@@ -386,3 +386,23 @@ def test_stale_finds_what_changed_behind_the_watch() -> None:
     cached = {"ns/a": "10", "ns/b": "12", "ns/c": "7", "ns/odd": "x"}
     listed = {"ns/a": "15", "ns/b": "12", "ns/c": "5", "ns/new": "20", "ns/odd": "30"}
     assert stale(cached, listed) == frozenset({"ns/a"})
+
+
+def test_priming_fills_the_cache_referents_first_and_keeps_newer_bodies() -> None:
+    listed_old, held_new = _body("a", "t", "9"), _body("a", "t", "12")
+    api = FakeApi("20", {"a": [listed_old, _body("a", "u", "10")]})
+    relister, cache, observed = _relister(api, ("a",))
+    cache.apply("eventtopics", "ADDED", held_new)  # the watch was quicker for this one
+    asyncio.run(relister.prime())
+    assert [c[0] for c in api.calls] == [
+        "kafkaconnections", "eventtopics", "eventsubscriptions", "eventreplays"]
+    assert cache.get("eventtopics", "a/u") is not None
+    assert cache.get("eventtopics", "a/t") == held_new
+
+
+def test_priming_goes_on_when_a_list_fails() -> None:
+    api = FakeApi("20", {"a": [_body("a", "t", "9")]})
+    api.failure = RuntimeError("API server unreachable")
+    relister, cache, _ = _relister(api)
+    asyncio.run(relister.prime())  # logged; the watch fills the cache instead
+    assert len(api.calls) == 4 and cache.items("eventtopics") == []

@@ -54,6 +54,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # On every replica, leading or not: each keeps a warm cache, and kopf's re-list after a
     # watch gap reports nothing of what was deleted during it.
     relister = Relister(runtime.cache, runtime.observe, config.namespaces, config.relist_seconds)
+    await relister.prime()
     memo["relist"] = asyncio.create_task(relister.run())
     elector = None
     if config.leader_election:

@@ -45,6 +45,25 @@ class Relister:
             except Exception:  # a bug: logged, and the cache is checked again next period
                 logger.exception("checking the cache against a list failed")
 
+    async def prime(self) -> None:
+        """Fills the cache with a list of every kind, what others refer to first, before the
+        reconcilers start: kopf's watches deliver each kind on its own, and a subscription
+        reconciled before its EventTopic arrived would be reported TopicNotFound (with an
+        Event) by an operator that merely restarted."""
+        for plural in reversed(KINDS):
+            for namespace in self.scopes:
+                try:
+                    listing = await self.lister(plural, namespace)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # the watch fills the cache instead, a little later
+                    logger.warning("could not list %s %s before starting (%s: %s)", plural,
+                                   f"in {namespace}" if namespace else "cluster-wide",
+                                   type(error).__name__, error)
+                    continue
+                for body in listing.items:  # an older body than one held is ignored
+                    self.observe(plural, "ADDED", body)
+
     async def relist_all(self) -> None:
         for plural in KINDS:
             for namespace in self.scopes:
