@@ -391,7 +391,7 @@ def test_stale_finds_what_changed_behind_the_watch() -> None:
 def test_priming_fills_the_cache_referents_first_and_keeps_newer_bodies() -> None:
     listed_old, held_new = _body("a", "t", "9"), _body("a", "t", "12")
     api = FakeApi("20", {"a": [listed_old, _body("a", "u", "10")]})
-    relister, cache, observed = _relister(api, ("a",))
+    relister, cache, _ = _relister(api, ("a",))
     cache.apply("eventtopics", "ADDED", held_new)  # the watch was quicker for this one
     asyncio.run(relister.prime())
     assert [c[0] for c in api.calls] == [
