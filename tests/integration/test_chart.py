@@ -161,3 +161,53 @@ def test_install_upgrade_uninstall_under_pod_security_restricted(
                what="operator pods gone")
     # Helm keeps CRDs on uninstall, so custom resources (and their Kafka topics) survive it.
     assert kube.apiext.read_custom_resource_definition("eventtopics.eventsub.io")
+
+
+@pytest.fixture
+def policy_namespace(kube: Kube) -> Iterator[str]:
+    with fresh_namespace(kube, "p") as name:
+        yield name
+
+
+def test_the_catalog_policy_refuses_new_topics_without_owner_or_description(
+        stack_info: StackInfo, crds: StackInfo, kube: Kube, policy_namespace: str) -> None:
+    assert _by_kind(render(stack_info), "ValidatingAdmissionPolicy") == []  # off by default
+    release = unique("policy")
+    docs = [d for d in render(stack_info, "catalog.requireOwnerAndDescription=true",
+                              f"watchNamespaces={{{policy_namespace}}}", f"fullnameOverride={release}")
+            if d["kind"] in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")]
+    assert len(docs) == 2
+    manifest = yaml.safe_dump_all(docs)
+
+    def topic(name: str, catalog: dict[str, str] | None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"connectionRef": {"name": "none"}}
+        if catalog is not None:
+            spec["catalog"] = catalog
+        return {"apiVersion": "eventsub.io/v1alpha1", "kind": "EventTopic",
+                "metadata": {"name": name, "namespace": policy_namespace}, "spec": spec}
+
+    def create(name: str, catalog: dict[str, str] | None) -> str:
+        try:
+            kube.custom.create_namespaced_custom_object("eventsub.io", "v1alpha1", policy_namespace,
+                                                        "eventtopics", topic(name, catalog))
+        except client.ApiException as refused:
+            return str(refused.body)
+        return "created"
+
+    assert create("before", None) == "created"  # made before the policy: left alone after it
+    try:
+        kubectl_ok(stack_info, "apply", "-f", "-", stdin=manifest)
+        # The API server compiles a new policy in the background: wait until it refuses.
+        refused = eventually(lambda: (body := create(unique("probe"), None)) != "created" and body,
+                             timeout=30, what="the policy in force")
+        assert "spec.catalog.owner is required" in refused
+        no_description = create("half", {"owner": "payments"})
+        assert "spec.catalog.description is required for a new EventTopic" in no_description
+        assert "spec.catalog.owner is required" in create("blank", {"owner": " ", "description": "x"})
+        assert create("documented", {"owner": "payments", "description": "payments taken"}) == "created"
+        # An existing topic without the facts can still be changed.
+        kube.custom.patch_namespaced_custom_object(
+            "eventsub.io", "v1alpha1", policy_namespace, "eventtopics", "before",
+            {"spec": {"partitions": 2}})
+    finally:
+        kubectl_ok(stack_info, "delete", "--ignore-not-found", "--wait", "-f", "-", stdin=manifest)

@@ -119,3 +119,16 @@ def test_a_long_list_comes_in_pages() -> None:
     last = catalog_page(c, page=3)
     assert last.count("<tr class=") == 10 and "event-0509" in last and "/catalog?page=2" in last
     assert catalog_page(c, page=99) == last  # past the end: the last page
+
+
+def test_the_event_page_shows_where_the_registry_holds_the_schema() -> None:
+    c = hostile()
+    registered = EventEntry(**{**c.events[1].__dict__,
+                               "schema": {"format": "Avro", "ref": "registry subject o-value"},
+                               "registered": {"value": {"subject": f"o{EVIL}", "version": 4,
+                                                        "id": 31, "compatibility": "FULL"}}})
+    page = event_page(c, registered, NOW)
+    row = re.search(r'<table class="registered">.*?</table>', page)
+    assert row and "<td>value</td><td><code>o&lt;script&gt;" in row.group(0)
+    assert "<td>4</td><td>31</td><td>FULL</td>" in row.group(0)
+    assert 'class="registered"' not in event_page(c, c.events[1], NOW)

@@ -104,3 +104,23 @@ def test_connections_declared_producers_and_lag_per_topic() -> None:
     assert catalog.consumers["shop/billing"].topic_lag == {"shop.orders": 10, "refunds": 1}
     assert set(catalog.in_namespace("shop").connections) == {"shop/kafka"}
     assert set(catalog.in_namespace("ops").connections) == {"ops/kafka"}
+
+
+def test_a_registered_schema_is_the_one_shown_with_its_subject_version_and_id() -> None:
+    key, body = topic("shop", "orders", owner="team", schema={"format": "Avro", "ref": "docs"})
+    avro = '{"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}]}'
+    body["spec"]["schema"] = {"value": {"type": "Avro", "inline": avro}}
+    body["status"]["schema"] = {"value": {"subject": "orders-value", "version": 3, "id": 12,
+                                          "compatibility": "BACKWARD"}}
+    from_config_map = topic("shop", "payments")
+    from_config_map[1]["spec"]["schema"] = {"value": {"type": "JsonSchema",
+                                                      "configMapRef": {"name": "s", "key": "k"}}}
+    documented = topic("shop", "refunds", schema={"format": "Protobuf", "ref": "https://x"})
+    entries = {e.name: e for e in build([(key, body), from_config_map, documented], [],
+                                        cluster_of).events}
+    assert entries["orders"].schema == {"format": "Avro", "inline": avro}
+    assert entries["orders"].registered["value"]["version"] == 3
+    assert entries["payments"].schema == {"format": "JsonSchema",
+                                          "ref": "registry subject payments-value"}
+    assert entries["refunds"].schema == {"format": "Protobuf", "ref": "https://x"}
+    assert entries["refunds"].registered == {}

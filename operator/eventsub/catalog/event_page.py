@@ -4,7 +4,7 @@ health and readiness."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from eventsub.catalog.flags import LOOP, Flags, flags, replacement
 from eventsub.catalog.html_base import NONE, badge, document, esc, moment, number
@@ -123,7 +123,8 @@ def _schema(entry: EventEntry) -> str:
     schema = entry.schema
     if not schema:
         return '<h2>Schema</h2><p class="muted">No schema declared.</p>'
-    head = f"<h2>Schema <span class=\"badge\">{esc(schema.get('format', '?'))}</span></h2>"
+    head = (f"<h2>Schema <span class=\"badge\">{esc(schema.get('format', '?'))}</span></h2>"
+            + _registered(entry))
     if schema.get("ref"):
         return head + f"<p>Held at <code>{esc(schema['ref'])}</code>.</p>"
     read = schema_fields(schema)
@@ -133,6 +134,19 @@ def _schema(entry: EventEntry) -> str:
     document_ = (f"<details><summary>schema document</summary><pre>{esc(schema.get('inline', ''))}"
                  "</pre></details>")
     return head + problem + fields + document_
+
+
+def _registered(entry: EventEntry) -> str:
+    """Where the registry holds the declared schemas: subject, version, id."""
+    if not entry.registered:
+        return ""
+    rows = "".join(
+        f"<tr><td>{esc(part)}</td><td><code>{esc(r.get('subject', ''))}</code></td>"
+        f"<td>{esc(r.get('version', '-'))}</td><td>{esc(r.get('id', '-'))}</td>"
+        f"<td>{esc(r.get('compatibility', '-'))}</td></tr>"
+        for part, r in sorted(entry.registered.items()) if isinstance(r, Mapping))
+    return ('<table class="registered"><thead><tr><th>Part</th><th>Subject</th><th>Version</th>'
+            f"<th>Id</th><th>Compatibility</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _fields_table(fields: Sequence[SchemaField]) -> str:

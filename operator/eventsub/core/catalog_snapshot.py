@@ -74,7 +74,9 @@ class EventEntry:
     description: str | None = None
     lifecycle: str = "Active"
     replaced_by: str | None = None
-    schema: Mapping[str, Any] | None = None
+    schema: Mapping[str, Any] | None = None  # format, and inline or ref
+    # The registered schemas by part (value, key): subject, version, id, compatibility.
+    registered: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     partitions: int | None = None
     replication_factor: int | None = None
     config: Mapping[str, str] = field(default_factory=dict)
@@ -197,7 +199,7 @@ def _described(key: str, body: Body, facts: TopicFacts, readers: Mapping[Event, 
         name=body["metadata"]["name"], connection=connection_key(body),
         owner=facts.owner, description=facts.description,
         lifecycle=catalog.get("lifecycle") or "Active", replaced_by=catalog.get("replacedBy"),
-        schema=catalog.get("schema"),
+        schema=_schema(spec, facts.event[1]), registered=dict(status.get("schema") or {}),
         partitions=status.get("partitions") or spec.get("partitions"),
         replication_factor=status.get("replicationFactor") or spec.get("replicationFactor"),
         config=dict(status.get("config") or spec.get("config") or {}),
@@ -206,6 +208,17 @@ def _described(key: str, body: Body, facts: TopicFacts, readers: Mapping[Event, 
         declared_producers=facts.producers,
         consumers=tuple(sorted(readers.get(facts.event, ()))),
         activity=activity.get(facts.event))
+
+
+def _schema(spec: Mapping[str, Any], topic: str) -> Mapping[str, Any] | None:
+    """The schema the catalog shows: the registered value schema (spec.schema) when there is
+    one, else the documentation-only spec.catalog.schema."""
+    value = (spec.get("schema") or {}).get("value")
+    if not value:
+        return (spec.get("catalog") or {}).get("schema")
+    if value.get("inline"):
+        return {"format": value.get("type"), "inline": value["inline"]}
+    return {"format": value.get("type"), "ref": f"registry subject {topic}-value"}
 
 
 def _consumer(s: Service, body: Body, findings: Findings) -> ConsumerEntry:
