@@ -1,4 +1,5 @@
-"""python -m localstack up|down|status|env — the commands behind `make up` and `make down`."""
+"""python -m localstack up [--node]|down|status — the commands behind `make up`, `make node` and
+`make down`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def _usage(info: StackInfo) -> str:
         f" {info.kafka_client_certificate}, key {info.kafka_client_key})",
         f"  kafka SASL_SSL:   {info.kafka_sasl_ssl_bootstrap}  (SASL_SSL; the SASL users, the TLS CA)",
         f"  logs:             {info.run_dir}/logs/",
+        *([f"  real node:        Node 127.0.0.1 (kubelet + containerd), images"
+           f" {', '.join(info.node_images.values())}; pods opt in with a toleration of"
+           f" eventsub.io/node=real:NoSchedule and nodeSelector eventsub.io/node: real"]
+          if info.node_running else []),
         "",
         f"  export KUBECONFIG={info.kubeconfig} PATH={info.bin_dir}:$PATH; kubectl get nodes",
     ])
@@ -30,7 +35,7 @@ def main(argv: list[str]) -> int:
     stack = LocalStack()
     if command == "up":
         t0 = time.monotonic()
-        info, started = stack.up()
+        info, started = stack.up(with_node="--node" in argv[2:])
         verb = "started" if started else "already running (reused)"
         print(f"local stack {verb} in {time.monotonic() - t0:.1f}s:\n{_usage(info)}")
     elif command == "down":
@@ -41,7 +46,7 @@ def main(argv: list[str]) -> int:
         print(f"running:\n{_usage(running)}" if running else "not running")
         return 0 if running else 1
     else:
-        print(f"usage: python -m localstack up|down|status (not {command!r})", file=sys.stderr)
+        print(f"usage: python -m localstack up [--node]|down|status (not {command!r})", file=sys.stderr)
         return 2
     return 0
 

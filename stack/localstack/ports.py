@@ -11,6 +11,7 @@ from localstack.errors import StackError
 PORT_NAMES = (
     "etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok",
     "kafka", "kafka_sasl", "kafka_ssl", "kafka_mtls", "kafka_sasl_ssl", "kafka_controller",
+    "kubelet", "kubelet_healthz",
 )
 
 
