@@ -1,12 +1,16 @@
 # The eventsub operator image: `python -m eventsub`. The same image runs consumers too:
 # `python -m eventsub.consumer [package.module:function]` (the helper the operator wires).
-FROM python:3.11-slim AS build
+# BASE: any image with Python 3.11+ whose `python` and `pip` are on PATH (the local stack builds
+# on its own Debian base).
+ARG BASE=python:3.11-slim
+
+FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM ${BASE}
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 # Read-only root filesystem in the chart: no bytecode files written, logs unbuffered.

@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries node-binaries asyncapi-parser up node down status test test-unit lint crds manifests bench-topics bench-lag bench-failover bench-asyncapi soak
+.PHONY: help demo e2e-kind venv binaries node-binaries asyncapi-parser up node down status test test-node test-unit lint crds manifests bench-topics bench-lag bench-failover bench-asyncapi soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ status: venv ## is the local stack running?
 
 test: venv binaries asyncapi-parser ## the whole suite: unit and integration tests on the local stack
 	$(PY) -m pytest
+
+test-node: venv binaries node-binaries ## the real node's tests (tests/node; not yet part of make test)
+	EVENTSUB_NODE=1 $(PY) -m pytest tests/node
 
 test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest -m "not integration"

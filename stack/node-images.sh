@@ -110,12 +110,12 @@ image_operator() {
   [[ -s "$archive" ]] && { log "operator: cached"; return; }
   local storage="$cache/buildah"
   local b=(buildah --root "$storage/root" --runroot "$storage/run" --storage-driver vfs)
-  "${b[@]}" pull --quiet "oci-archive:$base_archive:${base_name#*:}" >/dev/null
-  "${b[@]}" tag "$("${b[@]}" images --quiet --filter "reference=*${base_name#*:}*" | head -1)" "$base_name" 2>/dev/null || true
+  # The base goes into buildah's own store under its name (pull prints the image id).
+  "${b[@]}" tag "$("${b[@]}" pull --quiet "oci-archive:$base_archive")" "$base_name"
   log "operator: buildah build of the Dockerfile on $base_name"
   # The host's CA bundle is mounted over the base's for the RUN steps: pip reaches the package
   # index through it; the image keeps its own.
-  "${b[@]}" build --quiet --isolation chroot --network host --pull never \
+  "${b[@]}" build --quiet --isolation chroot --network host --pull=never \
     --build-arg "BASE=$base_name" \
     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
     --tag "eventsub.local/eventsub-operator:${key}" -f "$repo/Dockerfile" "$repo" >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the stack's real node needs (containerd and runc run its containers,
 # debootstrap and umoci make its base image, gcc builds the pause image, the CNI plugins give
-# pods their loopback). Installs the missing ones when run as root on Debian; otherwise prints
+# pods their loopback, buildah builds the Dockerfile). Installs the missing ones when run as root on Debian; otherwise prints
 # one line naming them and exits 1.
 #
 # Usage: stack/node-prereqs.sh [--check]   (--check: never install, only report)
@@ -16,10 +16,11 @@ declare -A provides=(
   [gcc]=/usr/bin/gcc
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a
   [containernetworking-plugins]=/usr/lib/cni/loopback
+  [buildah]=/usr/bin/buildah
 )
 
 missing=()
-for package in containerd runc debootstrap umoci gcc libc6-dev containernetworking-plugins; do
+for package in containerd runc debootstrap umoci gcc libc6-dev containernetworking-plugins buildah; do
   [[ -e "${provides[$package]}" ]] || missing+=("$package")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0

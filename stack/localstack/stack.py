@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localstack import kafka, kube, node, processes
-from localstack.errors import StackError
 from localstack.certs import NODE_NAME, write_kafka_pki, write_pki
+from localstack.errors import StackError
 from localstack.kwok_stages import write_stages
 from localstack.paths import REPO_ROOT, Binaries, NodeBinaries, run_dir
 from localstack.ports import choose_ports
