@@ -121,6 +121,9 @@ image_operator() {
     --tag "eventsub.local/eventsub-operator:${key}" -f "$repo/Dockerfile" "$repo" >/dev/null
   rm -f "$archive.partial"
   "${b[@]}" push --quiet "eventsub.local/eventsub-operator:${key}" "oci-archive:$archive.partial:$key"
+  # One operator image is kept: each change of the source makes a new one.
+  "${b[@]}" rmi --all --force >/dev/null
+  rm -f "$cache"/operator-*.tar
   mv "$archive.partial" "$archive"
   log "operator: built"
 }

@@ -173,6 +173,16 @@ class LocalStack:
     def _node_paths(self) -> node.NodePaths:
         return node.NodePaths(self.dir / "node")
 
+    def node_image(self, info: StackInfo, image: str) -> str:
+        """Builds (or takes from the cache) one of the node's images, e.g. "operator", and
+        imports it into the running node's containerd; returns its name there."""
+        (name, archive), = build_node_images(image).values()
+        if info.node_images.get(image) != name:
+            node.import_image(self._node_paths, name, archive)
+            info.node_images[image] = name
+            info.save()
+        return name
+
     def _start_node_or_stop_it(self, info: StackInfo) -> None:
         """Adds the real node to a running stack; a failed start leaves no half of it."""
         try:
