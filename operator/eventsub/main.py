@@ -6,6 +6,7 @@ import faulthandler
 import logging
 import sys
 import threading
+from typing import Any, cast
 
 import kopf
 
@@ -50,7 +51,7 @@ def main() -> None:
             standalone=True,
             # Ours, not kopf's guess: kopf would ask the passwd database for the user's name,
             # which has no entry for the image's numeric UID (or an arbitrary one) and fails.
-            identity=config.identity,
+            identity=cast(Any, config.identity),  # kopf's Identity (a NewType) is not exported
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
             ready_flag=ready,

@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 from kubernetes import client
 
 from conftest import Kube, fresh_namespace
-from helm import helm, helm_ok
+from helm import helm
 from kubectl import kubectl_ok
 from localstack import LocalStack, StackInfo
 from localstack.node import NodePaths, ctr
