@@ -122,6 +122,7 @@ image_operator() {
   rm -f "$archive.partial"
   "${b[@]}" push --quiet "eventsub.local/eventsub-operator:${key}" "oci-archive:$archive.partial:$key"
   # One operator image is kept: each change of the source makes a new one.
+  "${b[@]}" rm --all >/dev/null
   "${b[@]}" rmi --all --force >/dev/null
   rm -f "$cache"/operator-*.tar
   mv "$archive.partial" "$archive"
