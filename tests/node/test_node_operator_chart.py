@@ -97,9 +97,14 @@ def test_the_chart_runs_the_dockerfile_image_on_the_real_node(
     assert topic in kafka_admin.list_topics(timeout=10).topics
 
     # Its container killed, the kubelet starts it again; it leads again and carries on.
-    container_id = pod.status.container_statuses[0].container_id.removeprefix("containerd://")
+    def container_id() -> str | None:
+        status = kube.core.read_namespaced_pod(pod.metadata.name, home).status
+        found: str | None = status.container_statuses[0].container_id
+        return found
+
+    running = eventually(container_id, 30, what="the container's id in the pod's status")
     ctr(NodePaths(Path(real_node.run_dir) / "node"), "tasks", "kill", "--signal=SIGKILL",
-        container_id)
+        running.removeprefix("containerd://"))
 
     def restarted() -> bool:
         current = kube.core.read_namespaced_pod(pod.metadata.name, home).status.container_statuses[0]
