@@ -6,9 +6,14 @@ ARG BASE=python:3.11-slim
 
 FROM ${BASE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
+# The dependencies first, from pyproject.toml alone: with layer caching, a change of the sources
+# rebuilds only what follows.
+RUN mkdir -p operator && touch README.md && pip wheel --no-cache-dir --wheel-dir /wheels . \
+    && rm /wheels/eventsub-*.whl
+COPY README.md ./
 COPY operator ./operator
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM ${BASE}
 COPY --from=build /wheels /wheels

@@ -108,22 +108,24 @@ image_operator() {
   local archive="$cache/operator-${key}.tar"
   echo "eventsub.local/eventsub-operator:${key} $archive"
   [[ -s "$archive" ]] && { log "operator: cached"; return; }
-  local storage="$cache/buildah"
-  local b=(buildah --root "$storage/root" --runroot "$storage/run" --storage-driver vfs)
+  # buildah's own store, kept: with --layers the dependencies' layer outlives a source change.
+  local storage="$cache/buildah-overlay"
+  local b=(buildah --root "$storage/root" --runroot "$storage/run" --storage-driver overlay)
   # The base goes into buildah's own store under its name (pull prints the image id).
-  "${b[@]}" tag "$("${b[@]}" pull --quiet "oci-archive:$base_archive")" "$base_name"
+  "${b[@]}" inspect --type image "$base_name" >/dev/null 2>&1 \
+    || "${b[@]}" tag "$("${b[@]}" pull --quiet "oci-archive:$base_archive")" "$base_name"
   log "operator: buildah build of the Dockerfile on $base_name"
   # The host's CA bundle is mounted over the base's for the RUN steps: pip reaches the package
   # index through it; the image keeps its own.
-  "${b[@]}" build --quiet --isolation chroot --network host --pull=never \
+  "${b[@]}" build --quiet --layers --isolation chroot --network host --pull=never \
     --build-arg "BASE=$base_name" \
     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
     --tag "eventsub.local/eventsub-operator:${key}" -f "$repo/Dockerfile" "$repo" >/dev/null
   rm -f "$archive.partial"
   "${b[@]}" push --quiet "eventsub.local/eventsub-operator:${key}" "oci-archive:$archive.partial:$key"
-  # One operator image is kept: each change of the source makes a new one.
+  # One operator archive is kept; the store keeps the layers (the dependencies' for the next build).
   "${b[@]}" rm --all >/dev/null
-  "${b[@]}" rmi --all --force >/dev/null
+  "${b[@]}" rmi "eventsub.local/eventsub-operator:${key}" >/dev/null
   rm -f "$cache"/operator-*.tar
   mv "$archive.partial" "$archive"
   log "operator: built"
