@@ -169,6 +169,19 @@ def write_configs(paths: NodePaths, pki: Path, sandbox_image: str, cni_bin: Path
     write_kubelet_kubeconfig(paths.kubelet_kubeconfig, pki, apiserver_port)
 
 
+def other_kubelets() -> list[int]:
+    """Pids of kubelets running on this machine. There can be one: every kubelet manages the
+    same pod cgroups (/kubepods) and would remove the other's pods as orphans."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "kubelet":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue  # gone meanwhile
+    return pids
+
+
 def ctr(paths: NodePaths, *args: str, timeout: float = 300) -> str:
     argv = ["ctr", f"--address={paths.socket}", "--namespace=k8s.io", *args]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)

@@ -196,6 +196,10 @@ class LocalStack:
     def _start_node(self, info: StackInfo, b: NodeBinaries) -> None:
         """containerd, the images, then a kubelet whose Node registers tainted and gets Ready."""
         paths, pki = self._node_paths, self.dir / "pki"
+        running = node.other_kubelets()
+        if running:
+            raise StackError(f"a kubelet already runs on this machine (pid {running[0]}): one real "
+                             "node per machine; 'make down' in the checkout that started it")
         node.unmount_under(paths.root)
         shutil.rmtree(paths.root, ignore_errors=True)
         images = build_node_images("pause", "base")
