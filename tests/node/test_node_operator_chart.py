@@ -74,10 +74,11 @@ def test_the_chart_runs_the_dockerfile_image_on_the_real_node(
         real_node: StackInfo, kube: Kube, kafka_admin: AdminClient,
         release: tuple[str, str, str, str]) -> None:
     name, home, watched, warnings = release
-    # Pod Security "restricted" objects to the host's network only (and the host port it implies).
-    assert "hostNetwork=true" in warnings
-    for field in ("runAsNonRoot", "allowPrivilegeEscalation", "capabilities", "seccompProfile"):
-        assert field not in warnings, warnings
+    # Pod Security "restricted" objects to the chart's Deployment for one thing only: the host's
+    # network, which the real node's pods share for want of a pod network (helm logs the
+    # API server's warning quoted).
+    assert r'would violate PodSecurity \"restricted:latest\": host namespaces (hostNetwork=true)"' \
+        in warnings, warnings
     # The kubelet's startup and readiness probes pass: the container is ready.
     pod = eventually(lambda: _operator_pod(kube, home), 180, what="the operator pod ready")
     assert pod.spec.node_name == "127.0.0.1"
