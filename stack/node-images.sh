@@ -111,6 +111,9 @@ image_operator() {
   # buildah's own store, kept: with --layers the dependencies' layer outlives a source change.
   local storage="$cache/buildah-overlay"
   local b=(buildah --root "$storage/root" --runroot "$storage/run" --storage-driver overlay)
+  # It grows by the layers of every build (pruning would drop the dependencies' layer too): past
+  # 2 GB it starts afresh.
+  if [[ -d "$storage" ]] && (( $(du -sm "$storage" | cut -f1) > 2048 )); then rm -rf "$storage"; fi
   # The base goes into buildah's own store under its name (pull prints the image id).
   "${b[@]}" inspect --type image "$base_name" >/dev/null 2>&1 \
     || "${b[@]}" tag "$("${b[@]}" pull --quiet "oci-archive:$base_archive")" "$base_name"
