@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=stack $(PY) -m localstack
 
-.PHONY: help demo e2e-kind venv binaries asyncapi-parser browser up down status test test-unit lint crds manifests bench-topics bench-lag bench-memory bench-failover bench-asyncapi bench-keda bench-catalog catalog-screenshots soak
+.PHONY: help demo e2e-kind venv binaries node-binaries asyncapi-parser browser up node down status test test-node test-unit lint crds manifests bench-topics bench-lag bench-memory bench-failover bench-asyncapi bench-keda bench-catalog catalog-screenshots soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,11 +33,19 @@ binaries: ## build or reuse the cached stack binaries (cold: tens of minutes; wa
 	@bash stack/build-apicurio.sh
 	@bash stack/build-go.sh
 
+node-binaries: ## the real node's Debian packages (installed as root), its kubelet and its images
+	@bash stack/node-prereqs.sh
+	@bash stack/build-go.sh kubelet
+	@bash stack/node-images.sh pause base >/dev/null
+
 asyncapi-parser: ## install (or reuse) the official AsyncAPI parser the tests validate with (npm)
 	@bash stack/asyncapi-parser.sh >/dev/null
 
 up: venv binaries ## start the local stack (Kafka + Kubernetes control plane), or reuse it
 	@$(STACK) up
+
+node: venv binaries node-binaries ## the local stack with a real node (kubelet + containerd), or add it
+	@$(STACK) up --node
 
 down: venv ## stop every process of the local stack
 	@$(STACK) down
@@ -50,6 +58,9 @@ browser: ## headless Chromium and chromedriver (Debian's packages) for the catal
 
 test: venv binaries asyncapi-parser browser ## the whole suite: unit and integration tests on the local stack
 	$(PY) -m pytest
+
+test-node: venv binaries node-binaries ## the real node's tests (tests/node; not yet part of make test)
+	EVENTSUB_NODE=1 $(PY) -m pytest tests/node
 
 test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest -m "not integration"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Go binaries of the local stack from Go modules, cached outside the repository and
 # keyed by version: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (from
-# k8s.io/kubernetes through a wrapper module), etcd, kwok and helm; on request also KEDA (its
-# operator and metrics adapter, through a wrapper module, with its CRDs), which only `make
-# bench-keda` needs.
+# k8s.io/kubernetes through a wrapper module), etcd, kwok and helm; on request also the kubelet
+# of the same module (the stack's real node, `make node`) and KEDA (its operator and metrics
+# adapter, through a wrapper module, with its CRDs), which only `make bench-keda` needs.
 #
-# Usage: stack/build-go.sh [component ...]   (default: all but keda). Prints what it builds and how long it took.
+# Usage: stack/build-go.sh [component ...]   (default: etcd kwok helm k8s; `kubelet` and `keda`
+# on request). Prints what it builds and how long it took.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -59,16 +60,29 @@ k8s_replaces() {
   if [[ -n "$godebug" ]]; then echo "$godebug" >> go.mod; fi
 }
 
+k8s_ldflags() {
+  # /version reports the real version (the kubelet registers it as the Node's kubeletVersion).
+  local major=${K8S_VERSION#v}; major=${major%%.*}
+  local minor=${K8S_VERSION#v*.}; minor=${minor%%.*}
+  echo "-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
+}
+
 build_k8s() {
   local bindir="$cache/k8s-${K8S_VERSION}/bin"
   if [[ -x "$bindir/kube-apiserver" && -x "$bindir/kubectl" ]]; then log "kubernetes ${K8S_VERSION}: cached"; return; fi
   log "kubernetes ${K8S_VERSION}: cold build (tens of minutes on 2 cores; later runs reuse it)"
-  local major=${K8S_VERSION#v}; major=${major%%.*}
-  local minor=${K8S_VERSION#v*.}; minor=${minor%%.*}
-  local ld="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
-  WRAP_HOOK=k8s_replaces build_in_wrapper "$bindir" "k8s.io/kubernetes@${K8S_VERSION}" "$ld" \
+  WRAP_HOOK=k8s_replaces build_in_wrapper "$bindir" "k8s.io/kubernetes@${K8S_VERSION}" "$(k8s_ldflags)" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+}
+
+build_kubelet() {
+  # Its own directory, so the kwok-only stack never waits for it.
+  local bindir="$cache/kubelet-${K8S_VERSION}/bin"
+  if [[ -x "$bindir/kubelet" ]]; then log "kubelet ${K8S_VERSION}: cached"; return; fi
+  log "kubelet ${K8S_VERSION}: cold build (minutes; later runs reuse it)"
+  WRAP_HOOK=k8s_replaces build_in_wrapper "$bindir" "k8s.io/kubernetes@${K8S_VERSION}" "$(k8s_ldflags)" \
+    k8s.io/kubernetes/cmd/kubelet
 }
 
 build_etcd() {

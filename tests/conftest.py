@@ -16,7 +16,9 @@ from localstack import LocalStack, StackInfo
 from operator_process import OperatorProcess
 from support import unique
 
-STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace", "operator", "crds"}
+STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace", "operator", "crds", "real_node"}
+# The real node's tests (tests/node) run with `make test-node`, not yet in `make test`.
+collect_ignore = [] if os.environ.get("EVENTSUB_NODE") == "1" else ["node"]
 NAMESPACE_PREFIX = "t"  # the session operator watches "t-*"
 
 
@@ -37,6 +39,17 @@ def stack_info() -> Iterator[StackInfo]:
     finally:
         if started_here:
             stack.down()
+
+
+@pytest.fixture(scope="session")
+def real_node(stack_info: StackInfo) -> StackInfo:
+    """The stack with its real node (kubelet + containerd), added if it lacks one: the session's
+    own stack stops it with the rest; one added to a stack left by `make up` stays, as
+    `make node` would leave it."""
+    if stack_info.node_running:
+        return stack_info
+    info, _ = LocalStack().up(with_node=True)
+    return info
 
 
 @pytest.fixture(scope="session")

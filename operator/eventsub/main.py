@@ -6,6 +6,7 @@ import faulthandler
 import logging
 import sys
 import threading
+from typing import Any, cast
 
 import kopf
 
@@ -48,6 +49,9 @@ def main() -> None:
         # kopf installs its own SIGTERM/SIGINT handlers and returns after a graceful stop.
         kopf.run(
             standalone=True,
+            # Ours, not kopf's guess: kopf would ask the passwd database for the user's name,
+            # which has no entry for the image's numeric UID (or an arbitrary one) and fails.
+            identity=cast(Any, config.identity),  # kopf's Identity (a NewType) is not exported
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
             ready_flag=ready,

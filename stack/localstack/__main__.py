@@ -1,4 +1,5 @@
-"""python -m localstack up|down|status|env — the commands behind `make up` and `make down`."""
+"""python -m localstack up [--node]|down|status — the commands behind `make up`, `make node` and
+`make down`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def _usage(info: StackInfo) -> str:
         f"  schema registry:  {info.registry_url}  (Apicurio Registry, Confluent-compatible API;"
         f" health http://127.0.0.1:{info.registry_management_port}/health/ready)",
         f"  logs:             {info.run_dir}/logs/",
+        *([f"  real node:        Node 127.0.0.1 (kubelet + containerd), images"
+           f" {', '.join(info.node_images.values())}; pods opt in with a toleration of"
+           f" eventsub.io/node=real:NoSchedule and nodeSelector eventsub.io/node: real"]
+          if info.node_running else []),
         "",
         f"  export KUBECONFIG={info.kubeconfig} PATH={info.bin_dir}:$PATH; kubectl get nodes",
     ])
@@ -33,7 +38,7 @@ def main(argv: list[str]) -> int:
     stack = LocalStack()
     if command == "up":
         t0 = time.monotonic()
-        info, started = stack.up()
+        info, started = stack.up(with_node="--node" in argv[2:])
         verb = "started" if started else "already running (reused)"
         print(f"local stack {verb} in {time.monotonic() - t0:.1f}s:\n{_usage(info)}")
     elif command == "down":
@@ -56,7 +61,8 @@ def main(argv: list[str]) -> int:
         print(f"running:\n{_usage(running)}" if running else "not running")
         return 0 if running else 1
     else:
-        print(f"usage: python -m localstack up|down|status|keda|keda-down (not {command!r})", file=sys.stderr)
+        print(f"usage: python -m localstack up [--node]|down|status|keda|keda-down "
+              f"(not {command!r})", file=sys.stderr)
         return 2
     return 0
 

@@ -19,6 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = datetime.timedelta(days=3650)
+# The real node's name: the kubelet takes a hostname override that is an IP as its address, so
+# the Node's InternalIP is 127.0.0.1 (an explicit --node-ip may not be a loopback address).
+NODE_NAME = "127.0.0.1"
 _LOCALHOST = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
 
 
@@ -90,8 +93,9 @@ class _Ca:
 
 
 def write_pki(directory: Path) -> None:
-    """Writes ca.{crt,key}, serving.{crt,key}, admin.{crt,key}, sa.{key,pub} and the front
-    proxy's front-proxy-ca.crt and front-proxy-client.{crt,key} into directory."""
+    """Writes ca.{crt,key}, serving.{crt,key}, admin.{crt,key}, node.{crt,key} (the real node's
+    kubelet), sa.{key,pub} and the front proxy's front-proxy-ca.crt and
+    front-proxy-client.{crt,key} into directory."""
     directory.mkdir(parents=True, exist_ok=True)
     ca = _Ca.create("eventsub-localstack-ca")
     _write_secret(directory / "ca.key", _key_pem(ca.key))
@@ -106,6 +110,8 @@ def write_pki(directory: Path) -> None:
     leaf("serving", _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _LOCALHOST)
     # O=system:masters bypasses RBAC: the admin identity of tests and the stack itself.
     leaf("admin", _name("eventsub-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH)
+    # The real node's kubelet: the identity the API server's Node conventions expect.
+    leaf("node", _name(f"system:node:{NODE_NAME}", "system:nodes"), ExtendedKeyUsageOID.CLIENT_AUTH)
 
     sa_key = _key()
     _write_secret(directory / "sa.key", _key_pem(sa_key))

@@ -106,7 +106,12 @@ def server_properties(data_dir: Path, ports: Mapping[str, int], pki: KafkaPki,
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+    # Never with a leading '-', which the storage tool's argument parser takes for an option
+    # (Kafka's own Uuid.randomUuid skips those too).
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def java_argv(java: Path, libs: Path, main_class: str, *args: str, heap: str = "768m") -> list[str]:

@@ -31,6 +31,9 @@ def apiserver_argv(binary: Path, pki: Path, etcd_port: int, port: int) -> list[s
             f"--service-account-signing-key-file={pki / 'sa.key'}",
             "--service-cluster-ip-range=10.0.0.0/24", "--authorization-mode=RBAC",
             "--allow-privileged=true", f"--cert-dir={pki / 'apiserver'}", "--profiling=false",
+            # How it authenticates to the real node's kubelet (logs, exec).
+            f"--kubelet-client-certificate={pki / 'admin.crt'}",
+            f"--kubelet-client-key={pki / 'admin.key'}",
             *_aggregation(pki), "--v=0"]
 
 
@@ -137,8 +140,23 @@ class ApiClient:
         if status not in (200, 201, 409):
             raise RuntimeError(f"creating node {NODE_NAME}: HTTP {status}: {body[:200]!r}")
 
-    def node_ready(self) -> bool:
-        status, body = self.request("GET", f"/api/v1/nodes/{NODE_NAME}")
+    def bind_node_role(self, node_name: str) -> None:
+        """Lets a kubelet's identity act as a node (RBAC only: no Node authorizer here)."""
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "eventsub-local-node"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "system:node"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": f"system:node:{node_name}"}],
+        }
+        status, body = self.request(
+            "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", binding)
+        if status not in (200, 201, 409):
+            raise RuntimeError(f"binding system:node: HTTP {status}: {body[:200]!r}")
+
+    def node_ready(self, name: str = NODE_NAME) -> bool:
+        status, body = self.request("GET", f"/api/v1/nodes/{name}")
         if status != 200:
             return False
         conditions = json.loads(body).get("status", {}).get("conditions", [])

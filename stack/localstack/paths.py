@@ -93,3 +93,33 @@ def _apicurio_app(directory: Path) -> Path:
         for jar in sorted((directory / "app").rglob("quarkus-run.jar")):
             return jar.parent
     return directory / "app"
+
+
+@dataclass(frozen=True)
+class NodeBinaries:
+    """What the real node runs: the kubelet from the cache, containerd, runc and the CNI
+    plugins from the machine's packages (stack/node-prereqs.sh)."""
+
+    kubelet: Path
+    containerd: Path
+    cni_bin: Path
+
+    @classmethod
+    def locate(cls) -> NodeBinaries:
+        v = read_versions()
+        found = cls(
+            kubelet=cache_dir() / f"kubelet-{v['K8S_VERSION']}" / "bin" / "kubelet",
+            containerd=Path(shutil.which("containerd") or "/usr/bin/containerd"),
+            cni_bin=Path("/usr/lib/cni"),
+        )
+        if not found.kubelet.is_file():
+            raise StackError("not built yet: kubelet; run 'make node' (it builds it, minutes)")
+        missing = [p.name for p in (found.containerd, found.cni_bin / "loopback") if not p.exists()]
+        if shutil.which("runc") is None:
+            missing.append("runc")
+        if shutil.which("ctr") is None:
+            missing.append("ctr")
+        if missing:
+            raise StackError(f"the real node needs {', '.join(missing)}: run stack/node-prereqs.sh "
+                             "(as root it installs them)")
+        return found

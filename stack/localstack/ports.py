@@ -12,6 +12,7 @@ PORT_NAMES = (
     "etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok",
     "kafka", "kafka_sasl", "kafka_ssl", "kafka_mtls", "kafka_sasl_ssl", "kafka_controller",
     "registry", "registry_management",
+    "kubelet", "kubelet_healthz",
 )
 
 

@@ -7,19 +7,23 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localstack import kafka, keda, kube, processes, registry
-from localstack.certs import write_kafka_pki, write_pki
+from localstack import kafka, keda, kube, node, processes, registry
+from localstack.certs import NODE_NAME, write_kafka_pki, write_pki
+from localstack.errors import StackError
 from localstack.kwok_stages import write_stages
-from localstack.paths import Binaries, run_dir
+from localstack.paths import REPO_ROOT, Binaries, NodeBinaries, run_dir
 from localstack.ports import choose_ports
 
 # Start order; stopped in reverse.
 COMPONENTS = ("registry", "etcd", "apiserver", "controller_manager", "scheduler", "kwok", "kafka")
+# The real node, started on request after the rest (`up --node`).
+NODE_COMPONENTS = ("containerd", "kubelet")
 
 
 @dataclass
@@ -47,6 +51,12 @@ class StackInfo:
     @property
     def registry_management_port(self) -> int:
         return self.ports["registry_management"]
+    # The real node's images as named in its containerd (pause, base, ...), once it runs.
+    node_images: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def node_running(self) -> bool:
+        return all(name in self.pids for name in NODE_COMPONENTS)
 
     def save(self) -> None:
         path = Path(self.run_dir) / "state.json"
@@ -81,7 +91,7 @@ class LocalStack:
     def running(self) -> StackInfo | None:
         """The stack in this run directory, if every process is alive and answering."""
         info = StackInfo.load(self.dir)
-        if info is None or set(info.pids) != set(COMPONENTS):
+        if info is None or not set(COMPONENTS) <= set(info.pids):
             return None
         if not all(processes.alive(pid) for pid in info.pids.values()):
             return None
@@ -94,14 +104,19 @@ class LocalStack:
             return None
         return info
 
-    def up(self) -> tuple[StackInfo, bool]:
-        """Ensures the stack runs; returns its info and whether this call started it."""
+    def up(self, with_node: bool = False) -> tuple[StackInfo, bool]:
+        """Ensures the stack runs (with the real node if asked); returns its info and whether
+        this call started anything."""
         with self._lock():
             info = self.running()
             if info is not None:
+                if with_node and not info.node_running:
+                    self._start_node_or_stop_it(info)
+                    return info, True
                 return info, False
             self._stop_leftovers()
             binaries = Binaries.locate()
+            node_binaries = NodeBinaries.locate() if with_node else None
             info = self._fresh(binaries)
             try:
                 # The registry is the slowest to start: it starts first and is waited for last.
@@ -109,6 +124,8 @@ class LocalStack:
                 self._start_control_plane(binaries, info)
                 self.start_kafka(info, binaries)
                 self._wait_registry(info)
+                if node_binaries is not None:
+                    self._start_node(info, node_binaries)
             except BaseException:
                 self._stop_all(info)
                 raise
@@ -118,7 +135,7 @@ class LocalStack:
         """Stops every process this run directory started; returns the names stopped."""
         with self._lock():
             stopped = keda.stop(self.dir)  # started on demand only; the API server goes too
-            stopped += _stop_pids(StackInfo.recorded_pids(self.dir))
+            stopped += _stop_pids(StackInfo.recorded_pids(self.dir), self._node_paths)
             (self.dir / "state.json").unlink(missing_ok=True)
             return stopped
 
@@ -183,6 +200,54 @@ class LocalStack:
         with open(self.dir / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
+
+    @property
+    def _node_paths(self) -> node.NodePaths:
+        return node.NodePaths(self.dir / "node")
+
+    def node_image(self, info: StackInfo, image: str) -> str:
+        """Builds (or takes from the cache) one of the node's images, e.g. "operator", and
+        imports it into the running node's containerd; returns its name there."""
+        (name, archive), = build_node_images(image).values()
+        if info.node_images.get(image) != name:
+            node.import_image(self._node_paths, name, archive)
+            info.node_images[image] = name
+            info.save()
+        return name
+
+    def _start_node_or_stop_it(self, info: StackInfo) -> None:
+        """Adds the real node to a running stack; a failed start leaves no half of it."""
+        try:
+            self._start_node(info, NodeBinaries.locate())
+        except BaseException:
+            _stop_node({name: info.pids.pop(name) for name in NODE_COMPONENTS if name in info.pids},
+                       self._node_paths)
+            info.save()
+            raise
+
+    def _start_node(self, info: StackInfo, b: NodeBinaries) -> None:
+        """containerd, the images, then a kubelet whose Node registers tainted and gets Ready."""
+        paths, pki = self._node_paths, self.dir / "pki"
+        running = node.other_kubelets()
+        if running:
+            raise StackError(f"a kubelet already runs on this machine (pid {running[0]}): one real "
+                             "node per machine; 'make down' in the checkout that started it")
+        node.unmount_under(paths.root)
+        shutil.rmtree(paths.root, ignore_errors=True)
+        images = build_node_images("pause", "base")
+        node.write_configs(paths, pki, images["pause"][0], b.cni_bin, info.ports["apiserver"],
+                           info.ports["kubelet"], info.ports["kubelet_healthz"])
+        self._launch(info, "containerd", node.containerd_argv(b.containerd, paths))
+        processes.wait_until("containerd", lambda: node.runtime_ready(paths), 60,
+                             info.pids["containerd"], self._log("containerd"))
+        for name, archive in images.values():
+            node.import_image(paths, name, archive)
+        info.node_images = {image: name for image, (name, _) in images.items()}
+        api = kube.ApiClient(pki, info.ports["apiserver"])
+        api.bind_node_role(NODE_NAME)
+        self._launch(info, "kubelet", node.kubelet_argv(b.kubelet, paths))
+        processes.wait_until("kubelet node", lambda: api.node_ready(NODE_NAME), 120,
+                             info.pids["kubelet"], self._log("kubelet"))
 
     def _log(self, name: str) -> Path:
         return self.dir / "logs" / f"{name}.log"
@@ -249,7 +314,7 @@ class LocalStack:
                              info.pids["controller_manager"], self._log("controller_manager"))
 
     def _stop_all(self, info: StackInfo) -> list[str]:
-        stopped = _stop_pids(info.pids)
+        stopped = _stop_pids(info.pids, self._node_paths)
         info.pids.clear()
         return stopped
 
@@ -257,12 +322,39 @@ class LocalStack:
         """What is left of an earlier stack (a crash, a reboot, or one started by an older
         version whose state this one cannot use): stop it."""
         keda.stop(self.dir)
-        _stop_pids(StackInfo.recorded_pids(self.dir))
+        _stop_pids(StackInfo.recorded_pids(self.dir), self._node_paths)
         (self.dir / "state.json").unlink(missing_ok=True)
 
 
-def _stop_pids(pids: dict[str, int]) -> list[str]:
+def build_node_images(*images: str) -> dict[str, tuple[str, Path]]:
+    """Builds (or takes from the cache) the real node's images: image -> (name, OCI archive)."""
+    done = subprocess.run(["bash", str(REPO_ROOT / "stack" / "node-images.sh"), *images],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StackError(f"building the node's images: {done.stderr.strip()[-2000:]}")
+    lines = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    return {image: (name, Path(archive)) for image, (name, archive) in zip(images, lines, strict=True)}
+
+
+def _stop_node(pids: dict[str, int], paths: node.NodePaths) -> list[str]:
+    """The kubelet first (it would restart containers), then every container, then containerd
+    (its shims outlive it otherwise), then what they left mounted."""
     stopped = []
+    kubelet = pids.get("kubelet")
+    if kubelet and processes.alive(kubelet):
+        processes.stop(kubelet)
+        stopped.append("kubelet")
+    containerd = pids.get("containerd")
+    if containerd and processes.alive(containerd):
+        node.kill_containers(paths)
+        processes.stop(containerd)
+        stopped.append("containerd")
+    node.unmount_under(paths.root)
+    return stopped
+
+
+def _stop_pids(pids: dict[str, int], node_paths: node.NodePaths) -> list[str]:
+    stopped = _stop_node(pids, node_paths)
     for name in reversed(COMPONENTS):
         pid = pids.get(name)
         if pid and processes.alive(pid):
