@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Kube
 from localstack import StackInfo
-from resources import GROUP, VERSION, condition, create, event_reasons, patch_spec, resource
+from resources import GROUP, VERSION, condition, create, event_posted, patch_spec, resource
 from schema_cases import REFUSED, REGISTERED, Case, cases
 from support import eventually, unique
 
@@ -98,4 +98,4 @@ def test_every_type_and_level_gives_the_registry_outcome(kube: Kube, namespace: 
             assert "spec.schema.value" in schema_condition["message"], case.id
             assert case.level in schema_condition["message"], case.id
     refused_one = next(n for n, c in table.items() if c.expected == REFUSED)
-    assert "IncompatibleSchema" in event_reasons(kube, namespace, refused_one)
+    event_posted(kube, namespace, refused_one, "IncompatibleSchema")

@@ -18,7 +18,7 @@ from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
-from resources import condition, consumed_topic, event_posted, event_reasons, get, wait_condition
+from resources import condition, consumed_topic, event_posted, get, wait_condition
 from support import assigned_partitions, eventually
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -81,8 +81,8 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
     processed = set(runner.processed())
     per_partition = {p: sum(1 for t, q, _ in processed if q == p) for p in range(4)}
     assert per_partition == {0: 225, 1: 225, 2: 225, 3: 225}  # every message, none missing
-    reasons = event_reasons(kube, namespace, "workers")
-    assert "ScaledUp" in reasons and "ScaledDown" in reasons
+    event_posted(kube, namespace, "workers", "ScaledUp")
+    event_posted(kube, namespace, "workers", "ScaledDown")
     status = _status(kube, namespace)
     assert status["consumerGroup"] == f"{namespace}.workers" and status["topics"] == [topic]
     assert status["lastScaleReason"]
