@@ -164,10 +164,16 @@ class SchemaDecoder:
         return self._deserializers[type_]
 
 
+REGISTRY_REQUEST_TIMEOUT_SECONDS = 10
+
+
 def registry_client(env: Mapping[str, str]) -> SchemaRegistryClient:
     if not env.get("EVENTSUB_SCHEMA_REGISTRY_URL"):
         raise Undecodable("no schema registry in the wiring (EVENTSUB_SCHEMA_REGISTRY_URL)")
-    conf: dict[str, Any] = {"url": env["EVENTSUB_SCHEMA_REGISTRY_URL"]}
+    # A request the registry never answers must not block the consumer for good: each try
+    # times out and the client retries on a fresh connection (max.retries, its default 3).
+    conf: dict[str, Any] = {"url": env["EVENTSUB_SCHEMA_REGISTRY_URL"],
+                            "timeout": REGISTRY_REQUEST_TIMEOUT_SECONDS}
     if env.get("EVENTSUB_SCHEMA_REGISTRY_USERNAME"):
         conf["basic.auth.user.info"] = (f"{env['EVENTSUB_SCHEMA_REGISTRY_USERNAME']}:"
                                         f"{env.get('EVENTSUB_SCHEMA_REGISTRY_PASSWORD', '')}")

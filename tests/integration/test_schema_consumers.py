@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from conftest import Kube
+from eventsub.consumer import registry_client
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from resources import CONSUMER_TEMPLATE, create, get, patch_spec, resource, wait_condition
@@ -66,7 +66,7 @@ def test_consumers_decode_old_and_new_values_and_park_undecodable(
     assert json.loads(env["EVENTSUB_SCHEMAS"])[orders] == {
         "value": {"subject": f"{orders}-value", "type": "Avro"}}
 
-    registry = SchemaRegistryClient({"url": stack_info.registry_url})
+    registry = registry_client({"EVENTSUB_SCHEMA_REGISTRY_URL": stack_info.registry_url})
     producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
     with ConsumerRunner(kube.core, namespace, "readers", tmp_path) as runner:
         producer.produce(orders, serialize(registry, orders, "Avro", A, {"id": "o-1"}))

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from conftest import Kube
+from eventsub.consumer import registry_client
 from localstack import LocalStack, StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
@@ -105,7 +105,7 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
                    reason="AsExpected")
     _subscription(kube, namespace, "audit", group="audit-readers")
     producer = Producer({"bootstrap.servers": stack_info.kafka_bootstrap})
-    registry = SchemaRegistryClient({"url": stack_info.registry_url})
+    registry = registry_client({"EVENTSUB_SCHEMA_REGISTRY_URL": stack_info.registry_url})
     with ConsumerRunner(kube.core, namespace, "billing", tmp_path / "billing") as billing, \
             ConsumerRunner(kube.core, namespace, "audit", tmp_path / "audit") as audit:
         def produce(first: int, count: int) -> set[tuple[str, int, int]]:

@@ -40,6 +40,7 @@ from confluent_kafka.admin import (
 from eventsub import fence
 from eventsub.core.topic_plan import DesiredTopic, ObservedTopic, request_batches
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable, from_exception
+from eventsub.kafka.in_flight import InFlightLimit
 from eventsub.kafka.tls_errors import tls_failure
 
 logger = logging.getLogger("eventsub.kafka")
@@ -103,6 +104,7 @@ class ClusterAdmin:
         self.calls: collections.Counter[str] = collections.Counter()  # admin calls, by kind
         self._auth_error: KafkaError | None = None
         self._client_certificate = bool(config.get("ssl.certificate.pem"))
+        self._group_requests = InFlightLimit(GROUP_REQUESTS_IN_FLIGHT)
         settings: dict[str, Any] = {**DEFAULTS, **config, "error_cb": self._on_error,
                                     "logger": logger}
         try:
@@ -140,6 +142,25 @@ class ClusterAdmin:
             return (self._tls_failure(self._auth_error)
                     or from_exception(KafkaException(self._auth_error), what))
         return mapped
+
+    async def _in_waves(self, groups: Sequence[str],
+                        send: Callable[[Sequence[str]], Awaitable[Mapping[str, Any]]]
+                        ) -> dict[str, Any]:
+        """Sends per-group requests (send: one call for a wave of groups) at most
+        GROUP_REQUESTS_IN_FLIGHT at a time on this client, each wave answered before the next.
+        Once a wave finds the cluster not answering, the remaining groups get that error unsent:
+        more requests bound to time out are what triggers the abort (above)."""
+        answers: dict[str, Any] = {}
+        for start in range(0, len(groups), GROUP_REQUESTS_IN_FLIGHT):
+            wave = groups[start:start + GROUP_REQUESTS_IN_FLIGHT]
+            async with self._group_requests.hold(len(wave)):
+                answered = await send(wave)
+            answers.update(answered)
+            unavailable = [a for a in answered.values() if isinstance(a, KafkaUnavailable)]
+            if unavailable and len(unavailable) == len(answered):
+                answers.update({g: unavailable[0] for g in groups[start + len(wave):]})
+                break
+        return answers
 
     async def _gather(self, futures: Mapping[Any, Future[Any]], what: str,
                       calls: int = 1) -> dict[Any, Any]:
@@ -374,20 +395,24 @@ class ClusterAdmin:
     async def committed_offsets_of(self, groups: Mapping[str, Sequence[tuple[str, int]]]
                                    ) -> dict[str, dict[tuple[str, int], int | None] | KafkaRequestError]:
         """The committed offsets of many groups: one OffsetFetch per group (the client takes one
-        group per request), all sent at once and awaited together, since bridging thousands of
-        answers one by one into the event loop would cost more than the requests."""
+        group per request), sent in waves (see _in_waves)."""
         what = "list committed offsets"
-        futures: dict[str, Future[Any]] = {}
-        refused: dict[str, KafkaRequestError] = {}
-        for group, partitions in groups.items():
-            request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])]
-            try:
-                futures.update(self._client.list_consumer_group_offsets(
-                    request, request_timeout=self.request_timeout))
-            except (KafkaException, ValueError, TypeError) as error:  # this group alone fails
-                refused[group] = self._explain(error, what)
-        answers = await self._gather(futures, what, calls=len(futures))
-        return {**refused, **{group: _committed(answer) for group, answer in answers.items()}}
+
+        async def wave(names: Sequence[str]) -> dict[str, Any]:
+            futures: dict[str, Future[Any]] = {}
+            refused: dict[str, KafkaRequestError] = {}
+            for group in names:
+                request = [ConsumerGroupTopicPartitions(
+                    group, [TopicPartition(t, p) for t, p in groups[group]])]
+                try:
+                    futures.update(self._client.list_consumer_group_offsets(
+                        request, request_timeout=self.request_timeout))
+                except (KafkaException, ValueError, TypeError) as error:  # this group alone fails
+                    refused[group] = self._explain(error, what)
+            return {**refused, **await self._gather(futures, what, calls=len(futures))}
+
+        answers = await self._in_waves(list(groups), wave)
+        return {group: _committed(answer) for group, answer in answers.items()}
 
     async def _group_partitions(self, group: str, futures: Mapping[Any, Future[Any]],
                                 what: str) -> list[TopicPartition]:
@@ -418,16 +443,18 @@ class ClusterAdmin:
         fence.check("moving group offsets")
         request = [ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o)
                                                         for (t, p), o in offsets.items()])]
-        answered = await self._group_partitions(group, self._client.alter_consumer_group_offsets(
-            request, request_timeout=self.request_timeout), "alter group offsets")
+        async with self._group_requests.hold(1):
+            answered = await self._group_partitions(group, self._client.alter_consumer_group_offsets(
+                request, request_timeout=self.request_timeout), "alter group offsets")
         failed = [tp for tp in answered if tp.error is not None]
         if failed:
             raise KafkaRequestError("OffsetsNotMoved", f"alter group offsets: {failed[0].error}")
 
     async def delete_group(self, group: str) -> None:
         fence.check("deleting a group")
-        results = await self._gather(self._client.delete_consumer_groups(
-            [group], request_timeout=self.request_timeout), "delete group")
+        async with self._group_requests.hold(1):
+            results = await self._gather(self._client.delete_consumer_groups(
+                [group], request_timeout=self.request_timeout), "delete group")
         outcome = results[group]
         if isinstance(outcome, KafkaRequestError) and outcome.reason != "GroupNotFound":
             raise outcome
@@ -436,8 +463,9 @@ class ClusterAdmin:
         names = sorted(set(groups))
         if not names:
             return {}
-        results = await self._gather(self._client.describe_consumer_groups(
-            names, request_timeout=self.request_timeout), "describe groups")
+        results = await self._in_waves(names, lambda wave: self._gather(
+            self._client.describe_consumer_groups(list(wave), request_timeout=self.request_timeout),
+            "describe groups"))
         return {g: r if isinstance(r, KafkaRequestError) else
                 GroupInfo(state=_state_name(r.state), members=len(r.members), owners=_owners(r.members),
                           protocol=_state_name(r.type))
@@ -451,6 +479,13 @@ class ClusterAdmin:
         return await self._gather(self._client.delete_topics(
             names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "delete topics")
+
+
+# Group-coordinator requests in flight at once on one client. librdkafka (2.16) can abort the
+# process when many of them expire together (confluentinc/librdkafka#4605): thousands sent at
+# once against one busy broker do (e.g. a few thousand new subscriptions each reading its
+# group). Kept this far below, every request is answered well inside its timeout.
+GROUP_REQUESTS_IN_FLIGHT = 250
 
 
 def _committed(answer: Any) -> dict[tuple[str, int], int | None] | KafkaRequestError:

@@ -2,10 +2,9 @@
 
 Per cycle: one metadata request for the partitions of all subscribed topics, one ListOffsets
 request per leader broker for log-start and one for log-end offsets of all of them, then (only
-if those answered) one DescribeGroups per coordinator for all groups, then the committed
-offsets of the groups that described fine (one OffsetFetch per group, as confluent-kafka takes
-one group per call),
-issued concurrently.
+if those answered) DescribeGroups for all groups, then the committed offsets of the groups that
+described fine (one OffsetFetch per group, as confluent-kafka takes one group per call). The
+group requests go out in waves the admin client bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT).
 """
 
 from __future__ import annotations
