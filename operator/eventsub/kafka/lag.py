@@ -1,18 +1,20 @@
 """The lag collector: one cycle reads the lag of every subscription on one cluster.
 
-Per cycle: one metadata request for the partitions of all subscribed topics, one ListOffsets
-request per leader broker for log-start and one for log-end offsets of all of them, then (only
-if those answered) DescribeGroups for all groups, then the committed offsets of the groups that
-described fine (one OffsetFetch per group, as confluent-kafka takes one group per call). The
-group requests go out in waves the admin client bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT).
+Per cycle: one metadata request for the partition counts of all subscribed topics; then
+together one ListOffsets request per leader broker for the log-end offsets (and, about once a
+minute, one for the log-start offsets: see LogStarts) and DescribeGroups for all groups; then
+the committed offsets of the groups that described fine (one OffsetFetch per group, as
+confluent-kafka takes one group per call). The group requests go out in waves the admin client
+bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from eventsub.core.lag import PartitionOffsets
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
@@ -31,22 +33,52 @@ class GroupRead:
     error: str | None = None
 
 
-async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> dict[str, GroupRead]:
-    """Reads every group's lag inputs; groups: group id -> its topics."""
+class LogStarts:
+    """Log-start offsets remembered between lag cycles. They move only when retention removes a
+    segment (minutes apart) or records are deleted, and they matter only for a partition without
+    a committed offset or one committed below them: a cycle re-reads them when one it needs is
+    older than max_age seconds or unknown, and otherwise saves the request."""
+
+    def __init__(self, max_age: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age = max_age
+        self.clock = clock
+        self._offsets: dict[tuple[str, int], tuple[int, float]] = {}  # partition -> offset, read at
+
+    def remembered(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int] | None:
+        """The offsets of these partitions, or None when they must be read."""
+        oldest = self.clock() - self.max_age
+        known = {tp: self._offsets.get(tp) for tp in partitions}
+        if any(entry is None or entry[1] < oldest for entry in known.values()):
+            return None
+        return {tp: entry[0] for tp, entry in known.items() if entry is not None}
+
+    def remember(self, offsets: Mapping[tuple[str, int], int | KafkaRequestError]) -> None:
+        now = self.clock()
+        self._offsets.update({tp: (o, now) for tp, o in offsets.items() if isinstance(o, int)})
+
+
+async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
+                  log_starts: LogStarts | None = None) -> dict[str, GroupRead]:
+    """Reads every group's lag inputs; groups: group id -> its topics. With log_starts (kept by
+    a caller that polls), log-start offsets are read only when those it remembers are stale."""
     topics = sorted({t for ts in groups.values() for t in ts})
     try:
+        # The metadata request goes first: it raises when the cluster is not answering, and then
+        # no group-coordinator request is sent (librdkafka 2.16 aborts the process when such a
+        # request timed out against a broker that is down and the broker comes back).
         counts = await admin.partition_counts(topics)
-        for count in counts.values():
-            if isinstance(count, KafkaUnavailable):
-                raise count  # no group requests to a cluster that is not answering (see below)
         partitions = {t: [(t, p) for p in range(c)] for t, c in counts.items() if isinstance(c, int)}
         every = [tp for tps in partitions.values() for tp in tps]
-        starts, ends = await asyncio.gather(admin.log_offsets(every, earliest=True),
-                                            admin.log_offsets(every, earliest=False))
-        # Group-coordinator requests only after the cluster answered the others: librdkafka
-        # (2.16) aborts the process when one of them timed out against a broker that is down
-        # and the broker comes back.
-        described = await admin.describe_groups(groups)
+        ends, starts, described = await _all(admin.log_offsets(every, earliest=False),
+                                             _log_starts(admin, every, log_starts),
+                                             admin.describe_groups(groups))
+        if any(isinstance(o, int) and isinstance(ends.get(tp), int) and o > ends[tp]
+               for tp, o in starts.items()):
+            # A log start past the log end: the topic was deleted and created again since the
+            # offsets were remembered.
+            starts = await _log_starts(admin, every, None)
+            if log_starts is not None:
+                log_starts.remember(starts)
     except KafkaRequestError as error:
         return {g: GroupRead(error=f"{error.reason}: {error.message}") for g in groups}
     missing = {t: c.message for t, c in counts.items() if isinstance(c, KafkaRequestError)}
@@ -81,3 +113,25 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]]) -> d
         reads[group] = GroupRead(offsets=offsets, members=info.members, state=info.state,
                                  protocol=info.protocol, owners=info.owners)
     return reads
+
+
+async def _log_starts(admin: ClusterAdmin, partitions: list[tuple[str, int]],
+                      log_starts: LogStarts | None
+                      ) -> Mapping[tuple[str, int], int | KafkaRequestError]:
+    remembered = log_starts.remembered(partitions) if log_starts is not None else None
+    if remembered is not None:
+        return remembered
+    starts = await admin.log_offsets(partitions, earliest=True)
+    if log_starts is not None:
+        log_starts.remember(starts)
+    return starts
+
+
+async def _all(*calls: Awaitable[Any]) -> list[Any]:
+    """Awaits the calls together; when one raised, raises its error once all have finished
+    (none is left running unawaited)."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

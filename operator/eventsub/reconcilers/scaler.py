@@ -31,7 +31,7 @@ from eventsub.core.scaling import (
 from eventsub.core.status import SCALER, merged
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
-from eventsub.kafka.lag import GroupRead, collect
+from eventsub.kafka.lag import GroupRead, LogStarts, collect
 from eventsub.kafka.registry import Entry
 from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
@@ -61,6 +61,7 @@ class Scaler:
         self.keeper = OffsetKeeper(kube)
         self.activity = ActivityTracker()  # per event, for the catalog
         self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
+        self._log_starts: dict[str, LogStarts] = defaultdict(LogStarts)  # per connection
         self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
         # Why a subscription must not be scaled now (a replay has paused it), or None.
         self.held: Callable[[str], str | None] = lambda key: None
@@ -131,7 +132,7 @@ class Scaler:
             groups: dict[str, list[str]] = {}
             for t in targets:
                 groups.setdefault(t.group, []).extend(t.topics)
-            reads = await collect(entry.admin, groups)
+            reads = await collect(entry.admin, groups, self._log_starts[connection])
             self._heal(connection, reads)
             self._sample_activity(connection, reads)
             await self._keep_offsets(targets, reads, entry)
