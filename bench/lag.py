@@ -68,13 +68,16 @@ def prepare(info: StackInfo, run: str, groups: int, partitions: int,
         producer.poll(0)
     producer.flush(120)
     mapping = {f"bench-{run}-{g}": topics[g // groups_per_topic] for g in range(groups)}
-    futures = []
-    for g, (group, topic) in enumerate(mapping.items()):
-        offsets = [TopicPartition(topic, p, (g + 3 * p) % 10) for p in range(partitions)]
-        futures += admin.alter_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, offsets)], request_timeout=60).values()
-    for future in futures:
-        future.result(600)
+    # In waves, as the operator sends group requests: thousands at once can abort librdkafka.
+    items = list(mapping.items())
+    for start in range(0, len(items), 250):
+        futures = []
+        for g, (group, topic) in enumerate(items[start:start + 250], start):
+            offsets = [TopicPartition(topic, p, (g + 3 * p) % 10) for p in range(partitions)]
+            futures += admin.alter_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group, offsets)], request_timeout=60).values()
+        for future in futures:
+            future.result(600)
     return mapping
 
 
