@@ -45,6 +45,7 @@ def kube_clients(info: StackInfo) -> tuple[client.CoreV1Api, client.AppsV1Api, c
 @contextmanager
 def operator_process(info: StackInfo, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     log = Path(tempfile.mkdtemp()) / "operator.log"
+    print(f"  operator log: {log}", flush=True)
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "eventsub"], cwd=REPO, stdout=out,
                                    stderr=subprocess.STDOUT,

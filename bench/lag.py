@@ -230,6 +230,9 @@ def operator_rss(info: StackInfo, run: str, mapping: dict[str, str], count: int)
                 list(pool.map(create, range(count)))
             deadline = time.monotonic() + 1800
             while time.monotonic() < deadline:
+                if operator.poll() is not None:
+                    raise RuntimeError(f"the operator exited ({operator.returncode}) before every "
+                                       "subscription reported its lag: see its log")
                 items = custom.list_namespaced_custom_object(GROUP, VERSION, ns,
                                                              "eventsubscriptions")["items"]
                 if sum(1 for s in items if (s.get("status") or {}).get("totalLag") is not None) == count:

@@ -42,6 +42,11 @@ class OffsetKeeper:
         """Called with each lag read: starts a renewal in the background when one is due."""
         if target.keeper.renewed is None:  # first sight (e.g. after a restart): what status knows
             _seed(target, body)
+        if target.keeper.renewed is None:
+            # Not yet stamped: the subscription's first wiring commits the start offsets and
+            # stamps status, which this body (from the cache) may not show yet. Renewing now
+            # would repeat that commit for every new subscription.
+            return
         if read.error is not None or not self._idle(target.key):
             return
         has_offsets = any(p.committed is not None for p in read.offsets)
