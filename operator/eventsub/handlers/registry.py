@@ -21,7 +21,7 @@ from eventsub.kube.client import REQUEST_TIMEOUT, drain_writes, whoami
 from eventsub.kube.events import POSTER
 from eventsub.kube.leases import LeaseStore
 from eventsub.reconcilers.wiring import Runtime
-from eventsub.runtime.leadership import LeaderElector
+from eventsub.runtime.leadership import Campaign, LeaderElector
 from eventsub.runtime.relist import Relister
 
 logger = logging.getLogger("eventsub")
@@ -62,7 +62,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
                                 config.identity, Timing.for_lease(config.lease_duration_seconds))
         memo["elector"] = elector
         fence.install(elector.current)
-        memo["campaign"] = asyncio.create_task(elector.run(runtime.start, _step_down(runtime)))
+        memo["campaign"] = Campaign(elector, runtime.start, _step_down(runtime))
     else:
         runtime.start()
     if config.metrics_port:
@@ -93,7 +93,7 @@ def _step_down(runtime: Runtime) -> Any:
 
 
 def _alive(memo: kopf.Memo) -> str | None:
-    campaign: asyncio.Task[None] | None = memo.get("campaign")
+    campaign: Campaign | None = memo.get("campaign")
     if campaign is not None and campaign.done():
         return "the leader election loop has stopped"
     return None
@@ -123,7 +123,7 @@ async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
         relist.cancel()
         await asyncio.gather(relist, return_exceptions=True)
     runtime: Runtime | None = memo.get("runtime")
-    campaign: asyncio.Task[None] | None = memo.get("campaign")
+    campaign: Campaign | None = memo.get("campaign")
     if campaign is not None:
         campaign.cancel()
     if runtime is not None:
@@ -140,7 +140,8 @@ async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
             logger.warning("%d write(s) still in flight: not releasing the Lease, it expires by "
                            "itself", still_sending)
         else:
-            await elector.release()
+            if campaign is None or await campaign.stopped(timeout=5):
+                await elector.release()  # no renewal of its own can race the release now
     endpoints: Endpoints | None = memo.get("endpoints")
     if endpoints is not None:
         await endpoints.stop()

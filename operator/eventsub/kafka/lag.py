@@ -57,6 +57,47 @@ class LogStarts:
         self._offsets.update({tp: (o, now) for tp, o in offsets.items() if isinstance(o, int)})
 
 
+class BatchedReads:
+    """Reads of single groups that arrive together, merged into one collect.
+
+    Each subscription reads its group once when it is wired (to set its start offsets), and a
+    pass wires up to a hundred of them at once: merged, they cost one Metadata request and one
+    ListOffsets request per leader broker instead of a hundred of each.
+    """
+
+    def __init__(self, admin: ClusterAdmin, linger: float = 0.02) -> None:
+        self.admin, self.linger = admin, linger
+        self._waiting: dict[str, tuple[tuple[str, ...], list[asyncio.Future[GroupRead]]]] = {}
+        self._flush: asyncio.Task[None] | None = None
+
+    async def read(self, group: str, topics: Sequence[str]) -> GroupRead:
+        wanted = tuple(dict.fromkeys(topics))
+        waiting = self._waiting.get(group)
+        if waiting is not None and waiting[0] != wanted:  # the same group on other topics
+            return (await collect(self.admin, {group: list(wanted)}))[group]
+        future: asyncio.Future[GroupRead] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(group, (wanted, []))[1].append(future)
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._after_linger())
+        return await future
+
+    async def _after_linger(self) -> None:
+        await asyncio.sleep(self.linger)
+        waiting, self._waiting, self._flush = self._waiting, {}, None
+        try:
+            reads = await collect(self.admin, {g: list(topics) for g, (topics, _) in waiting.items()})
+        except Exception as error:  # reaches every caller, as if each had called collect
+            for _, futures in waiting.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(error)
+            return
+        for group, (_, futures) in waiting.items():
+            for future in futures:
+                if not future.done():  # a caller cancelled meanwhile
+                    future.set_result(reads[group])
+
+
 async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
                   log_starts: LogStarts | None = None) -> dict[str, GroupRead]:
     """Reads every group's lag inputs; groups: group id -> its topics. With log_starts (kept by

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from eventsub.core.client_config import fingerprint
 from eventsub.kafka.admin import ClusterAdmin
+from eventsub.kafka.lag import BatchedReads
 
 
 @dataclass
@@ -16,6 +17,10 @@ class Entry:
     fingerprint: str
     config: Mapping[str, str] = field(repr=False)  # holds credentials: never printed
     cluster_id: str | None = None
+    reads: BatchedReads = field(init=False, repr=False)  # single-group lag reads, merged
+
+    def __post_init__(self) -> None:
+        self.reads = BatchedReads(self.admin)
 
 
 class ConnectionRegistry:

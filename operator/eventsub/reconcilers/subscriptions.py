@@ -32,7 +32,6 @@ from eventsub.core.start_offsets import lag_start_position, start_offsets
 from eventsub.core.status import SUBSCRIPTION, stamped
 from eventsub.core.topic_plan import DesiredTopic
 from eventsub.kafka.errors import KafkaRequestError
-from eventsub.kafka.lag import collect
 from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
 from eventsub.kube.objects import ObjectRef
@@ -155,7 +154,7 @@ class SubscriptionReconciler(EachKey):
         if entry is None:
             problem = self.connections.problem(connection_key)
             raise SubscriptionProblem(problem.reason, problem.message, retry=True)
-        read = (await collect(entry.admin, {group: topics}))[group]
+        read = await entry.reads.read(group, topics)
         if read.error is not None:
             raise SubscriptionProblem("StartOffsetsNotSet", (
                 f"could not read the offsets of group {group} to set where it starts: "
