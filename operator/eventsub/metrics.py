@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Iterable, Iterator
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from eventsub import __version__
 
@@ -30,11 +34,55 @@ SUBSCRIPTION_LAG = Gauge("eventsub_subscription_lag", "Total lag of the subscrip
                          ["namespace", "subscription"])
 SCALE_EVENTS = Counter("eventsub_scale_events_total", "Replica changes by direction",
                        ["namespace", "subscription", "direction"])
-PARTITION_LAG = Gauge("eventsub_partition_lag", "Messages behind, per partition",
-                      ["namespace", "subscription", "topic", "partition"])
-PARTITION_LAG_SECONDS = Gauge("eventsub_partition_lag_seconds",
-                              "Estimated seconds behind, per partition",
-                              ["namespace", "subscription", "topic", "partition"])
+
+
+class PartitionLag:
+    """eventsub_partition_lag and eventsub_partition_lag_seconds, rendered at scrape time from
+    the latest rows kept here, one per partition. One gauge object per partition and metric
+    costs about 1.2 KiB: 190 MiB at 10,000 subscriptions of 8 partitions, for figures the scaler
+    already holds."""
+
+    LABELS = ("namespace", "subscription", "topic", "partition")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str, str], tuple[tuple[str, int, int, float], ...]] = {}
+
+    def set(self, namespace: str, subscription: str,
+            rows: Iterable[tuple[str, int, int, float]]) -> None:
+        """The subscription's partitions now: (topic, partition, lag, lag seconds) each."""
+        frozen = tuple(rows)
+        with self._lock:
+            self._rows[(namespace, subscription)] = frozen
+
+    def forget(self, namespace: str, subscription: str) -> None:
+        with self._lock:
+            self._rows.pop((namespace, subscription), None)
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        lag, seconds = self._families()
+        with self._lock:
+            rows = list(self._rows.items())
+        for (namespace, subscription), partitions in rows:
+            for topic, partition, messages, behind in partitions:
+                labels = [namespace, subscription, topic, str(partition)]
+                lag.add_metric(labels, messages)
+                seconds.add_metric(labels, behind)
+        yield lag
+        yield seconds
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("eventsub_partition_lag", "Messages behind, per partition",
+                                  labels=self.LABELS),
+                GaugeMetricFamily("eventsub_partition_lag_seconds",
+                                  "Estimated seconds behind, per partition", labels=self.LABELS))
+
+
+PARTITIONS = PartitionLag()
+REGISTRY.register(PARTITIONS)
 LAG_CYCLE_SECONDS = Histogram("eventsub_lag_cycle_duration_seconds",
                               "Duration of one lag collection cycle per connection", ["connection"])
 
@@ -43,6 +91,7 @@ def forget_subscription(namespace: str, subscription: str) -> None:
     for gauge in (SUBSCRIPTION_REPLICAS, SUBSCRIPTION_DESIRED, SUBSCRIPTION_LAG):
         with contextlib.suppress(KeyError):
             gauge.remove(namespace, subscription)
+    PARTITIONS.forget(namespace, subscription)
 
 CATALOG_FEEDBACK_LOOPS = Gauge("eventsub_catalog_feedback_loops",
                                "Distinct produce/consume cycles between subscriptions")

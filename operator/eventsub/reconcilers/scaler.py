@@ -231,10 +231,8 @@ class Scaler:
         if observation is None:
             return
         metrics.SUBSCRIPTION_LAG.labels(ns, name).set(observation.snapshot.total_lag)
-        for view in observation.partitions:
-            labels = (ns, name, view.topic, str(view.partition))
-            metrics.PARTITION_LAG.labels(*labels).set(view.lag)
-            metrics.PARTITION_LAG_SECONDS.labels(*labels).set(view.lag_seconds)
+        metrics.PARTITIONS.set(ns, name, ((v.topic, v.partition, v.lag, v.lag_seconds)
+                                          for v in observation.partitions))
 
     async def _write_status(self, target: Target, decision: Decision,
                             observation: Observation | None, read: GroupRead) -> bool:
