@@ -74,15 +74,22 @@ class PodRecorder:
             stream = watch.Watch().stream(
                 self.core.list_namespaced_pod, self.namespace, label_selector=self.selector,
                 resource_version=version, timeout_seconds=2)
-            for event in stream:
-                pod = event["object"]
-                version = pod.metadata.resource_version
-                self.pods[pod.metadata.name] = pod
-                if pod.metadata.deletion_timestamp is not None:
-                    self.grace_seconds.setdefault(pod.metadata.name,
-                                                  pod.metadata.deletion_grace_period_seconds)
-                if _running(pod) and pod.metadata.name not in self.logs:
-                    self._follow(pod.metadata.name)
+            try:
+                for event in stream:
+                    version = event["object"].metadata.resource_version
+                    self._record(event["object"])
+            except client.ApiException as error:
+                if error.status != 410:  # 410: that version is compacted away; list afresh
+                    raise
+                version = None
+
+    def _record(self, pod: client.V1Pod) -> None:
+        self.pods[pod.metadata.name] = pod
+        if pod.metadata.deletion_timestamp is not None:
+            self.grace_seconds.setdefault(pod.metadata.name,
+                                          pod.metadata.deletion_grace_period_seconds)
+        if _running(pod) and pod.metadata.name not in self.logs:
+            self._follow(pod.metadata.name)
 
     def _follow(self, name: str) -> None:
         self.logs[name] = ""
