@@ -31,7 +31,7 @@ SIGTERM_LOG = "signal 15: draining and leaving the group"
 Record = tuple[str, int, int]  # topic, partition, offset
 
 
-def _consumer_template(image: str, counted_topic: str) -> dict[str, Any]:
+def _consumer_template(image: str, counted_topic: str, handling_seconds: float) -> dict[str, Any]:
     """The subscription's pod: the operator image on the real node, restricted, with the
     counting handler mounted from a ConfigMap (the image stays the one users build)."""
     return {"spec": {
@@ -41,21 +41,23 @@ def _consumer_template(image: str, counted_topic: str) -> dict[str, Any]:
             "name": "consumer", "image": image, "imagePullPolicy": "Never",
             "command": ["python", "-m", "eventsub.consumer", "counting_handler:handle"],
             "env": [{"name": "PYTHONPATH", "value": "/handler"},
-                    {"name": "COUNTED_TOPIC", "value": counted_topic}],
+                    {"name": "COUNTED_TOPIC", "value": counted_topic},
+                    {"name": "HANDLING_SECONDS", "value": str(handling_seconds)}],
             "volumeMounts": [{"name": "handler", "mountPath": "/handler", "readOnly": True}],
             "securityContext": RESTRICTED_CONTAINER,
             "resources": {"limits": {"memory": "128Mi"}}}]}}
 
 
-def _counting(info: StackInfo, kube: Kube, namespace: str,
-              admin: AdminClient) -> tuple[dict[str, Any], str]:
+def _counting(info: StackInfo, kube: Kube, namespace: str, admin: AdminClient,
+              handling_seconds: float = 0) -> tuple[dict[str, Any], str]:
     """The pod template, with its handler's ConfigMap, and the topic it counts into."""
     counted = unique("counted")
     admin.create_topics([NewTopic(counted, 1, 1)])[counted].result(30)
     kube.core.create_namespaced_config_map(namespace, client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="handler"),
         data={"counting_handler.py": HANDLER.read_text()}))
-    return _consumer_template(LocalStack().node_image(info, "operator"), counted), counted
+    image = LocalStack().node_image(info, "operator")
+    return _consumer_template(image, counted, handling_seconds), counted
 
 
 def _counted(bootstrap: str, topic: str) -> list[tuple[str, Record]]:
@@ -94,7 +96,8 @@ def _replicas(kube: Kube, namespace: str) -> int:
 
 def test_consumer_pods_scale_out_on_a_backlog_drain_it_and_stop_on_the_kubelets_sigterm(
         real_node: StackInfo, kube: Kube, namespace: str, kafka_admin: AdminClient) -> None:
-    template, counted_topic = _counting(real_node, kube, namespace, kafka_admin)
+    # 600 messages of 20 ms: 12 s for one consumer, so the others get a share once they joined.
+    template, counted_topic = _counting(real_node, kube, namespace, kafka_admin, 0.02)
     topic = consumed_topic(kube, namespace, real_node.kafka_bootstrap, {
         "minReplicas": 0, "maxReplicas": 3, "lagThreshold": 50, "pollIntervalSeconds": 1,
         "cooldownSeconds": 3, "scaleDownStabilizationSeconds": 3}, partitions=3, template=template)
@@ -120,7 +123,9 @@ def test_consumer_pods_scale_out_on_a_backlog_drain_it_and_stop_on_the_kubelets_
     counted = _counted(real_node.kafka_bootstrap, counted_topic)
     # At least once, and only what was produced: every message processed, none lost.
     assert {record for _, record in counted} == produced
-    print(f"processed by pod: {Counter(pod for pod, _ in counted)}; "
+    by_pod = Counter(pod for pod, _ in counted)
+    assert len(by_pod) >= 2, by_pod  # the scale-out shared the backlog
+    print(f"processed by pod: {by_pod}; "
           f"twice: {sum(n - 1 for n in Counter(r for _, r in counted).values())}")
 
 
