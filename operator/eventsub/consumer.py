@@ -4,7 +4,8 @@ The operator wires every consumer container with EVENTSUB_* environment variable
 turns them into a confluent-kafka consumer that behaves well while eventsub scales it:
 
 - static membership (group.instance.id = the pod name): a restarted container keeps its
-  partitions instead of triggering a rebalance;
+  partitions instead of triggering a rebalance (not in a bounded replay's Job, which leaves
+  its group when it is done);
 - cooperative-sticky assignment: scaling adds or removes partitions incrementally, the other
   consumers keep working during a rebalance;
 - at-least-once: an offset is committed only after the handler returned for its message;
@@ -99,7 +100,9 @@ def consumer_settings(env: Mapping[str, str]) -> dict[str, Any]:
         # Partitions added to a topic are seen within this (librdkafka's default is 5 minutes).
         "topic.metadata.refresh.interval.ms": 10000,
     })
-    if env.get("EVENTSUB_POD_NAME"):
+    # Not in a bounded replay's Job: a static member does not leave the group when it closes,
+    # so the Job's group would stay in use, and undeletable, until its session timed out.
+    if env.get("EVENTSUB_POD_NAME") and not env.get("EVENTSUB_END_OFFSETS"):
         settings["group.instance.id"] = env["EVENTSUB_POD_NAME"]
     return settings
 

@@ -66,8 +66,10 @@ def scheduler_argv(binary: Path, kubeconfig: Path, port: int) -> list[str]:
 
 
 def kwok_argv(binary: Path, stages: Path, kubeconfig: Path, port: int) -> list[str]:
+    # Its own Node only: the real node's pods are the kubelet's (kwok would mark them Running
+    # before their containers start, and delete them at once, ignoring their grace period).
     return [str(binary), f"--kubeconfig={kubeconfig}", f"--config={stages}",
-            "--manage-all-nodes=true", "--node-lease-duration-seconds=40",
+            f"--manage-single-node={NODE_NAME}", "--node-lease-duration-seconds=40",
             f"--server-address=127.0.0.1:{port}"]
 
 
