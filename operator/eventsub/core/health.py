@@ -26,7 +26,7 @@ OK, WARN, STALL, STOP, UNKNOWN = "OK", "Warn", "Stall", "Stop", "Unknown"
 _SEVERITY = {OK: 0, UNKNOWN: 1, WARN: 2, STOP: 3, STALL: 4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HealthSample:
     time: float
     committed: int | None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 START_EARLIEST, START_LATEST = "Earliest", "Latest"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartitionOffsets:
     topic: str
     partition: int
@@ -36,7 +36,7 @@ def partition_lag(offsets: PartitionOffsets, start_position: str) -> int:
     return max(0, offsets.log_end - max(offsets.committed, offsets.log_start))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OffsetSample:
     time: float
     offset: int

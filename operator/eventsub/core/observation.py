@@ -17,7 +17,7 @@ HISTORY_SECONDS = 900.0  # how far back the (offset, time) table reaches for tim
 PartitionKey = tuple[str, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartitionHistory:
     log_end: tuple[OffsetSample, ...] = ()
     health: tuple[HealthSample, ...] = ()
@@ -29,7 +29,7 @@ class History:
     per_replica_rate: float | None = None  # learned messages/s per replica (EWMA)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartitionView:
     topic: str
     partition: int
