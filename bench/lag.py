@@ -209,9 +209,16 @@ def reaction_latency(info: StackInfo, run: str, trials: int) -> list[float]:
     return results
 
 
+def _reports_lag_and_ready(subscription: dict) -> bool:
+    status = subscription.get("status") or {}
+    ready = [c for c in status.get("conditions", []) if c.get("type") == "Ready"]
+    return status.get("totalLag") is not None and bool(ready) and ready[0].get("status") == "True"
+
+
 def operator_rss(info: StackInfo, run: str, mapping: dict[str, str], count: int) -> tuple[float, float]:
     """The operator's RSS once `count` subscriptions (spread over the mapping's topics, no
-    consumers: minReplicas 0) all report their lag, after a few more lag cycles."""
+    consumers: minReplicas 0) are all Ready (wired: Deployment applied) and report their lag,
+    after a few more lag cycles."""
     core, _, custom = kube_clients(info)
     ns = f"bench-rss-{run}"
     namespace_with_connection(info, ns)
@@ -235,7 +242,7 @@ def operator_rss(info: StackInfo, run: str, mapping: dict[str, str], count: int)
                                        "subscription reported its lag: see its log")
                 items = custom.list_namespaced_custom_object(GROUP, VERSION, ns,
                                                              "eventsubscriptions")["items"]
-                if sum(1 for s in items if (s.get("status") or {}).get("totalLag") is not None) == count:
+                if sum(1 for s in items if _reports_lag_and_ready(s)) == count:
                     break
                 time.sleep(5)
             time.sleep(20)  # a few lag cycles with every subscription registered
