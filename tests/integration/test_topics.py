@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -31,6 +30,7 @@ from resources import (
     get,
     gone,
     patch_spec,
+    put_secret,
     resource,
     wait_condition,
 )
@@ -263,15 +263,7 @@ def test_missing_connection_is_reported_then_converges(kube: Kube, namespace: st
 
 
 def _secret(kube: Kube, namespace: str, name: str, username: str, password: str) -> None:
-    data = {"username": base64.b64encode(username.encode()).decode(),
-            "password": base64.b64encode(password.encode()).decode()}
-    body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), data=data)
-    try:
-        kube.core.create_namespaced_secret(namespace, body)
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-        kube.core.replace_namespaced_secret(name, namespace, body)
+    put_secret(kube, namespace, name, {"username": username, "password": password})
 
 
 def test_sasl_scram_connection_never_leaks_the_password(

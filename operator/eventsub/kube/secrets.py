@@ -4,6 +4,8 @@ messages."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import Any
 
 from kubernetes import client
 
@@ -22,38 +24,32 @@ class SecretProblem(Exception):
 
 async def read_secret_key(namespace: str, name: str, key: str) -> str:
     core = client.CoreV1Api(api_client())
-    try:
-        secret = await call(core.read_namespaced_secret, name, namespace)
-    except NotFound:
-        raise SecretProblem("SecretNotFound", f"Secret {namespace}/{name} not found") from None
-    except Forbidden:
-        raise SecretProblem("SecretForbidden",
-                            f"not allowed to read Secret {namespace}/{name}") from None
-    except KubeError as error:
-        raise SecretProblem("SecretUnreadable",
-                            f"reading Secret {namespace}/{name}: {error.message}") from None
-    data = secret.data or {}
-    if key not in data:
-        raise SecretProblem("SecretKeyNotFound", f"Secret {namespace}/{name} has no key {key!r}")
-    return base64.b64decode(data[key]).decode()
+    data = await _read_data("Secret", core.read_namespaced_secret, namespace, name, key)
+    return base64.b64decode(data).decode()
 
 
 async def read_config_map_key(namespace: str, name: str, key: str) -> str:
     """One key of a ConfigMap (a schema, a CA); problems raise SecretProblem with ConfigMap
     reasons."""
     core = client.CoreV1Api(api_client())
+    return await _read_data("ConfigMap", core.read_namespaced_config_map, namespace, name, key)
+
+
+async def _read_data(kind: str, read: Callable[..., Any], namespace: str, name: str,
+                     key: str) -> str:
+    """The raw value of one key of the object's data; problems as SecretProblem with reasons
+    named after the kind (SecretNotFound, ConfigMapKeyNotFound, ...)."""
     try:
-        config_map = await call(core.read_namespaced_config_map, name, namespace)
+        found = await call(read, name, namespace)
     except NotFound:
-        raise SecretProblem("ConfigMapNotFound", f"ConfigMap {namespace}/{name} not found") from None
+        raise SecretProblem(f"{kind}NotFound", f"{kind} {namespace}/{name} not found") from None
     except Forbidden:
-        raise SecretProblem("ConfigMapForbidden",
-                            f"not allowed to read ConfigMap {namespace}/{name}") from None
+        raise SecretProblem(f"{kind}Forbidden",
+                            f"not allowed to read {kind} {namespace}/{name}") from None
     except KubeError as error:
-        raise SecretProblem("ConfigMapUnreadable",
-                            f"reading ConfigMap {namespace}/{name}: {error.message}") from None
-    data = config_map.data or {}
+        raise SecretProblem(f"{kind}Unreadable",
+                            f"reading {kind} {namespace}/{name}: {error.message}") from None
+    data = found.data or {}
     if key not in data:
-        raise SecretProblem("ConfigMapKeyNotFound",
-                            f"ConfigMap {namespace}/{name} has no key {key!r}")
+        raise SecretProblem(f"{kind}KeyNotFound", f"{kind} {namespace}/{name} has no key {key!r}")
     return str(data[key])
