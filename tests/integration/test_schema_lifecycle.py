@@ -127,6 +127,8 @@ def test_refused_change_names_readers_compatible_registered_deleted_restored(
         assert _value(refused)["version"] == 1
         assert _registry(stack_info, "GET", f"/subjects/{topic}-value/versions") == [1]
         event_posted(kube, namespace, "orders", "IncompatibleSchema")
+        # Announced once: the schema writer posts it, the topic's Ready that follows does not.
+        assert event_reasons(kube, namespace, "orders").count("IncompatibleSchema") == 1
         # The consumers are not disturbed.
         expected |= produce(5, 5)
         for runner in (billing, audit):

@@ -384,15 +384,18 @@ class TopicReconciler:
                       message: str, ok: bool = False, keep_facts: bool = True) -> None:
         """Writes the status: the topic as observed now (else as last known, unless keep_facts
         is False) and the Ready condition."""
+        schema_refused = False
         if keep_facts and (body.get("spec") or {}).get("schema"):
-            ok, reason, message = ready_with_schema(
-                find(read_status(body, TopicSchemaStatus).conditions, SCHEMA_CONDITION),
-                generation(body), ok, reason, message)
+            schema = find(read_status(body, TopicSchemaStatus).conditions, SCHEMA_CONDITION)
+            # A refused schema has been announced by the schema writer, with its own Event.
+            schema_refused = ok and schema is not None and schema.status == "False"
+            ok, reason, message = ready_with_schema(schema, generation(body), ok, reason, message)
         ready = updated_condition(body, "Ready", ok, reason, message)
         known = read_status(body, EventTopicStatus) if keep_facts else None
         status = topic_status(observed or known, ready, generation(body))
         ref = ObjectRef.of(body, PLURAL)
-        await announce_transition(self.kube, ref, body, ready)
+        if not schema_refused:
+            await announce_transition(self.kube, ref, body, ready)
         await write_part(self.kube, TOPIC, ref, body, status)
 
     # -- deletion ---------------------------------------------------------------------------
