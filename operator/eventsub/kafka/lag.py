@@ -117,9 +117,7 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
                for tp, o in starts.items()):
             # A log start past the log end: the topic was deleted and created again since the
             # offsets were remembered.
-            starts = await _log_starts(admin, every, None)
-            if log_starts is not None:
-                log_starts.remember(starts)
+            starts = await _log_starts(admin, every, log_starts, reread=True)
     except KafkaRequestError as error:
         return {g: GroupRead(error=f"{error.reason}: {error.message}") for g in groups}
     missing = {t: c.message for t, c in counts.items() if isinstance(c, KafkaRequestError)}
@@ -157,9 +155,10 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
 
 
 async def _log_starts(admin: ClusterAdmin, partitions: list[tuple[str, int]],
-                      log_starts: LogStarts | None
+                      log_starts: LogStarts | None, reread: bool = False
                       ) -> Mapping[tuple[str, int], int | KafkaRequestError]:
-    remembered = log_starts.remembered(partitions) if log_starts is not None else None
+    """Remembered log-start offsets when fresh enough (and not reread), else read (and kept)."""
+    remembered = None if reread or log_starts is None else log_starts.remembered(partitions)
     if remembered is not None:
         return remembered
     starts = await admin.log_offsets(partitions, earliest=True)
