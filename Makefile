@@ -56,11 +56,11 @@ status: venv ## is the local stack running?
 browser: ## headless Chromium and chromedriver (Debian's packages) for the catalog page tests
 	@bash stack/chromium.sh
 
-test: venv binaries asyncapi-parser browser ## the whole suite: unit and integration tests on the local stack
-	$(PY) -m pytest
+test: venv binaries node-binaries asyncapi-parser browser ## the whole suite: unit, integration and real-node tests, two workers (TEST_WORKERS)
+	$(PY) -m pytest -n $${TEST_WORKERS:-2} --dist loadgroup
 
-test-node: venv binaries node-binaries ## the real node's tests (tests/node; not yet part of make test)
-	EVENTSUB_NODE=1 $(PY) -m pytest tests/node
+test-node: venv binaries node-binaries ## the real node's tests only (tests/node)
+	$(PY) -m pytest tests/node
 
 test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest -m "not integration"

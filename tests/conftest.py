@@ -13,20 +13,39 @@ from kubernetes import client, config
 
 from kubectl import install_crds
 from localstack import LocalStack, StackInfo
+from localstack.paths import run_dir
 from operator_process import OperatorProcess
 from support import unique
 
 STACK_FIXTURES = {"stack_info", "kafka_admin", "kube", "namespace", "operator", "crds", "real_node"}
-# The real node's tests (tests/node) run with `make test-node`, not yet in `make test`.
-collect_ignore = [] if os.environ.get("EVENTSUB_NODE") == "1" else ["node"]
 NAMESPACE_PREFIX = "t"  # the session operator watches "t-*"
+# The real node's tests share one node (one kubelet per host), so one worker runs them all.
+NODE_GROUP = "tests/node"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # `make test` runs two xdist workers; each gets a stack of its own (its own run directory,
+    # free ports), so tests never see another worker's operator, topics or consumers. The first
+    # worker keeps the default directory and so reuses a stack `make up` left running.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker != "gw0":
+        os.environ["EVENTSUB_RUN_DIR"] = f"{run_dir()}-{worker}"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Anything that touches the stack is an integration test, so `-m "not integration"` is fast.
     for item in items:
+        # Anything that touches the stack is an integration test, so `-m "not integration"` is fast.
         if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+        # With `--dist loadgroup` a module's tests stay on one worker, in order, and share its
+        # module fixtures (an extra broker, a browser) as they do in one process.
+        module = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(
+            NODE_GROUP if module.startswith(NODE_GROUP + "/") else module))
+    # The real node's group first: it is the longest (the node starts, images are imported), and
+    # a long group scheduled last would leave the other worker idle at the end.
+    items.sort(key=lambda item: not item.nodeid.startswith(NODE_GROUP + "/"))
 
 
 @pytest.fixture(scope="session")

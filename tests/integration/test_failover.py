@@ -76,7 +76,9 @@ def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
             _produce(crds.kafka_bootstrap, topic, 800)
             eventually(lambda: _replicas(kube, namespace) == 4, timeout=30, what="scaled out")
             eventually(lambda: len(set(runner.processed())) == 800, timeout=90, what="drained")
-            # Drained, inside the cooldown: the leader dies before it may scale down.
+            # Drained, inside the cooldown: the leader dies before it may scale down. (It may
+            # have scaled out in two steps, when its first poll saw part of the backlog.)
+            scaled_up = event_reasons(kube, namespace, "workers").count("ScaledUp")
             first.kill()
             killed = time.monotonic()
             eventually(second.leading, timeout=40, interval=0.2, what="the standby leads")
@@ -97,7 +99,7 @@ def test_one_replica_leads_and_a_standby_takes_over_when_it_dies(
             eventually(lambda: _replicas(kube, namespace) == 0, timeout=90,
                        what="scaled to zero by the new leader after the window and cooldown")
         reasons = event_reasons(kube, namespace, "workers")
-        assert reasons.count("ScaledUp") == 1, reasons  # nobody scaled out a second time
+        assert reasons.count("ScaledUp") == scaled_up, reasons  # the new leader never scaled out
         assert reasons.count("ScaledDown") == 1, reasons  # 4 -> 0 once the cooldown passed
         assert "ScaledDown" in second.log() and "ScaledDown" not in first.log()
         spec = _lease(kube, lease).spec
@@ -207,6 +209,7 @@ def test_a_replica_that_cannot_reach_its_lease_is_not_ready_and_says_why(
         assert body["leader"] is False
         assert f"Lease {missing}/" in body["problem"] and "not found" in body["problem"]
         assert operator.probe("/healthz")[0] == 200  # alive: a restart would not help
+        time.sleep(4)  # more than two retries (1.6 s apart for the default 12 s lease)
         assert operator.log().count(body["problem"]) == 1  # said once, not on every retry
     finally:
         assert operator.stop() == 0, operator.log()[-3000:]

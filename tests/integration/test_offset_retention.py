@@ -1,6 +1,7 @@
 """The retention guard on a broker whose offset retention is one minute: a subscription whose
-group has no consumer keeps its committed offsets across several retention periods, while an
-unguarded group on the same broker loses them; woken afterwards, it resumes where it was."""
+group has no consumer keeps its committed offsets past the retention period (renewed twice, at
+half the period), while an unguarded group on the same broker loses them; woken afterwards, it
+resumes where it was."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from support import eventually, unique
 pytestmark = pytest.mark.usefixtures("operator")
 
 RETENTION_SECONDS = 60
-WATCHED_SECONDS = 130  # more than two retention periods
+# Past one retention period and Kafka's 2 s expiry check: the guarded offsets outlive the moment
+# Kafka would have expired their first commit, and two renewals (at half the period) fall inside.
+WATCHED_SECONDS = 75
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,7 @@ def test_a_quiet_group_keeps_its_offsets_while_an_unguarded_one_loses_them(
             control_lost = elapsed
         time.sleep(2)
     assert control_lost is not None, "the unguarded group kept its offsets: retention not short"
-    assert event_posted(kube, namespace, "workers", "OffsetsRenewed").count("OffsetsRenewed") >= 3
+    assert event_posted(kube, namespace, "workers", "OffsetsRenewed").count("OffsetsRenewed") >= 2
     assert get(kube, namespace, "EventSubscription", "workers")["status"]["offsetsRenewedTime"]
 
     with ConsumerRunner(kube.core, namespace, "workers", tmp_path) as runner:

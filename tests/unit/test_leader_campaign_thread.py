@@ -6,8 +6,11 @@ down, and the callbacks still run on the main loop. The store here is an in-memo
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
+
+import pytest
 
 from eventsub.core.leadership import LeaseRecord, Timing
 from eventsub.runtime.leadership import Campaign, LeaderElector
@@ -74,3 +77,39 @@ def test_a_campaign_cancelled_as_it_starts_still_stops() -> None:
 
 async def _never() -> None:
     raise AssertionError("cancelled, never stepped down")
+
+
+
+class UnwritableLease(MemoryLease):
+    """A Lease whose namespace does not exist (until `exists`): reading finds nothing, every
+    create fails."""
+
+    exists = False
+
+    async def write(self, previous: LeaseRecord | None, holder: str | None, duration_seconds: int,
+                    acquired: bool) -> LeaseRecord:
+        if not self.exists:
+            self.writes += 1
+            raise RuntimeError('namespaces "gone" not found')
+        return await super().write(previous, holder, duration_seconds, acquired)
+
+
+def test_a_lease_that_reads_but_cannot_be_written_is_one_problem_said_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    lease = UnwritableLease()
+    elector = LeaderElector(lease, "me", Timing.for_lease(4))  # type: ignore[arg-type]
+
+    async def attempts(count: int) -> list[bool]:
+        return [await elector._attempt(time.monotonic()) for _ in range(count)]
+
+    with caplog.at_level(logging.INFO, logger="eventsub.leadership"):
+        assert asyncio.run(attempts(3)) == [False] * 3
+        problem = elector.problem
+        lease.exists = True  # the namespace was created: the next create goes through
+        assert asyncio.run(attempts(1)) == [True]
+    said = [r.getMessage() for r in caplog.records]
+    assert lease.writes == 4
+    assert problem is not None and 'namespaces "gone" not found' in problem
+    assert said.count(problem) == 1, said  # once, not once per retry
+    assert said.count("the Lease is reachable again") == 1, said  # only when the write worked
+    assert elector.problem is None

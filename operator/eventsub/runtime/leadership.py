@@ -65,7 +65,6 @@ class LeaderElector:
         """One look at the lease, and a claim if it is ours to take; True if we hold it now."""
         try:
             record = await self.store.read()
-            self._set_problem(None)
             # A version is seen when the read returns, not when it was sent: a slow read must
             # not backdate the wait (the leader may have written it at the very end).
             seen = self.clock()
@@ -74,18 +73,24 @@ class LeaderElector:
             if self.leading and action is not Claim.RENEW:
                 # Someone else holds it: we were too slow to renew. Stop acting right away.
                 self._last_renewed = float("-inf")
+                self._set_problem(None)
                 return False
             if action is Claim.WAIT:
                 self._note_holder(record)
+                self._set_problem(None)
                 return False
             written = await self.store.write(record, self.identity, self.timing.lease_seconds,
                                              acquired=action is not Claim.RENEW)
         except LeaseConflict:
-            return False  # someone else wrote it first; look again next round
+            self._set_problem(None)  # the API server answered: someone else wrote it first
+            return False  # look again next round
         except Exception as error:  # the API server's refusals and any transport error alike
             self._set_problem(f"could not read or write Lease {self.store.namespace}/"
                               f"{self.store.name}: {_short(error)}")
             return self.leading and not must_step_down(self._last_renewed, self.clock(), self.timing)
+        # The problem clears only once a whole attempt got through: a read that works while the
+        # write keeps failing (e.g. the Lease's namespace does not exist) is the same problem.
+        self._set_problem(None)
         # Measured from before the request: the deadline errs on the early side.
         self._last_renewed = started
         self._record = written
