@@ -47,8 +47,9 @@ up: venv binaries ## start the local stack (Kafka + Kubernetes control plane), o
 node: venv binaries node-binaries ## the local stack with a real node (kubelet + containerd), or add it
 	@$(STACK) up --node
 
-down: venv ## stop every process of the local stack
+down: venv ## stop every process of the local stack (and of make test's worker stacks)
 	@$(STACK) down
+	@for dir in .run/stack-gw*; do [ ! -d "$$dir" ] || EVENTSUB_RUN_DIR="$$dir" $(STACK) down; done
 
 status: venv ## is the local stack running?
 	@$(STACK) status
@@ -57,7 +58,7 @@ browser: ## headless Chromium and chromedriver (Debian's packages) for the catal
 	@bash stack/chromium.sh
 
 test: venv binaries node-binaries asyncapi-parser browser ## the whole suite: unit, integration and real-node tests, two workers (TEST_WORKERS)
-	$(PY) -m pytest -n $${TEST_WORKERS:-2} --dist loadgroup
+	$(PY) -m pytest -n $${TEST_WORKERS:-2}
 
 test-node: venv binaries node-binaries ## the real node's tests only (tests/node)
 	$(PY) -m pytest tests/node

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -32,20 +33,28 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["EVENTSUB_RUN_DIR"] = f"{run_dir()}-{worker}"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Anything that touches the stack is an integration test, so `-m "not integration"` is fast.
     for item in items:
-        # Anything that touches the stack is an integration test, so `-m "not integration"` is fast.
         if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
-        # With `--dist loadgroup` a module's tests stay on one worker, in order, and share its
-        # module fixtures (an extra broker, a browser) as they do in one process.
-        module = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(
-            NODE_GROUP if module.startswith(NODE_GROUP + "/") else module))
-    # The real node's group first: it is the longest (the node starts, images are imported), and
-    # a long group scheduled last would leave the other worker idle at the end.
+    # The real node's tests first: they are the longest group (the node starts, images are
+    # imported), and a long group scheduled last would leave the other worker idle at the end.
     items.sort(key=lambda item: not item.nodeid.startswith(NODE_GROUP + "/"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Whole modules to a worker, in order, sharing their module fixtures (an extra broker, a
+    browser) as in one process; the real node's modules together, as one."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return NODE_GROUP if module.startswith(NODE_GROUP + "/") else module
+
+    return ByModule(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +77,11 @@ def real_node(stack_info: StackInfo) -> StackInfo:
     if stack_info.node_running:
         return stack_info
     info, _ = LocalStack().up(with_node=True)
-    return info
+    # The session keeps one record of its stack: tests that stop and start the broker save
+    # stack_info to state.json, and a copy from before the node would drop the node's pids.
+    for name in vars(info):
+        setattr(stack_info, name, getattr(info, name))
+    return stack_info
 
 
 @pytest.fixture(scope="session")

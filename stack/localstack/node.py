@@ -182,6 +182,23 @@ def other_kubelets() -> list[int]:
     return pids
 
 
+def running(paths: NodePaths) -> dict[str, int]:
+    """The kubelet and containerd started with this node's configuration, found by their
+    command lines: `down` stops them even when state.json lost their pids."""
+    configs = {"kubelet": f"--config={paths.kubelet_config}",
+               "containerd": f"--config={paths.containerd_config}"}
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        name = Path(argv[0].decode(errors="replace")).name
+        if name in configs and configs[name].encode() in argv:
+            found[name] = int(cmdline.parent.name)
+    return found
+
+
 def ctr(paths: NodePaths, *args: str, timeout: float = 300) -> str:
     argv = ["ctr", f"--address={paths.socket}", "--namespace=k8s.io", *args]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)

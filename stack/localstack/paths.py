@@ -29,7 +29,7 @@ def cache_dir() -> Path:
 
 def run_dir() -> Path:
     # One run directory per checkout by default, so two clones run two independent stacks.
-    return Path(os.environ.get("EVENTSUB_RUN_DIR", REPO_ROOT / ".run" / "stack"))
+    return Path(os.environ.get("EVENTSUB_RUN_DIR", REPO_ROOT / ".run" / "stack")).absolute()
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,8 @@ class LocalStack:
         """Stops every process this run directory started; returns the names stopped."""
         with self._lock():
             stopped = keda.stop(self.dir)  # started on demand only; the API server goes too
-            stopped += _stop_pids(StackInfo.recorded_pids(self.dir), self._node_paths)
+            pids = {**node.running(self._node_paths), **StackInfo.recorded_pids(self.dir)}
+            stopped += _stop_pids(pids, self._node_paths)
             (self.dir / "state.json").unlink(missing_ok=True)
             return stopped
 
