@@ -58,7 +58,7 @@ browser: ## headless Chromium and chromedriver (Debian's packages) for the catal
 	@bash stack/chromium.sh
 
 test: venv binaries node-binaries asyncapi-parser browser ## the whole suite: unit, integration and real-node tests, two workers (TEST_WORKERS)
-	$(PY) -m pytest -n $${TEST_WORKERS:-2}
+	$(PY) -m pytest -n $${TEST_WORKERS:-2} --no-loadscope-reorder
 
 test-node: venv binaries node-binaries ## the real node's tests only (tests/node)
 	$(PY) -m pytest tests/node
