@@ -149,6 +149,7 @@ class TopicReconciler:
         self._claimed: dict[str, tuple[object, _Claimed | None]] = {}  # key -> (version, claim)
         # Per connection: topics created, not visible yet (name -> when the create was sent).
         self._awaited: dict[str, dict[str, float]] = {}
+        self._recheck_at: dict[str, float] = {}  # per connection: when held creates come back
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -320,8 +321,13 @@ class TopicReconciler:
         if not holds_creates(awaited):
             return items
         held = {i.key for i in items if plans[i.key].create}
+        # Every pass's held topics come back at one time, so they are created together.
+        now = time.monotonic()
+        due = self._recheck_at.get(connection, 0.0)
+        if due <= now:
+            due = self._recheck_at[connection] = now + VERIFY_DELAY
         for key in held:
-            self.queue.add(key, VERIFY_DELAY)
+            self.queue.add(key, due - now)
         if held:
             logger.info("%d topic create(s) on %s wait until the cluster shows the %d created "
                         "before", len(held), connection, len(awaited))
