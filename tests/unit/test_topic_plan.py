@@ -7,9 +7,7 @@ import pytest
 from eventsub.core.topic_plan import (
     DesiredTopic,
     ObservedTopic,
-    awaited_creates,
     check_limits,
-    holds_creates,
     plan_topic,
     request_batches,
 )
@@ -77,16 +75,3 @@ def test_request_batches_stay_within_kafkas_partitions_per_request(
         partitions: dict[str, int], batches: list[list[str]]) -> None:
     assert request_batches(partitions) == batches
 
-
-
-def test_created_topics_are_awaited_until_visible_or_too_long() -> None:
-    created = {"a": 10.0, "b": 11.0, "c": 1.0}
-    # a shows now; c was created 12 s ago: no longer awaited (e.g. deleted by someone else)
-    assert awaited_creates(created, ["a", "x"], now=13.0, limit=5.0) == {"b": 11.0}
-    assert awaited_creates(created, [], now=13.0, limit=20.0) == created
-    assert awaited_creates({}, ["a"], now=0.0, limit=5.0) == {}
-
-
-def test_creates_wait_while_earlier_creates_are_not_visible() -> None:
-    assert holds_creates({"a": 1.0})
-    assert not holds_creates({})

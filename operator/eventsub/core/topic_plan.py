@@ -6,7 +6,7 @@ topic or change the replication factor in place. Those are refused, everything e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from eventsub.core.refusal import Refusal
@@ -112,27 +112,3 @@ def plan_topic(desired: DesiredTopic, observed: ObservedTopic | None) -> TopicPl
     changes += [f"{k} {observed.overrides[k]} -> (default)" for k in to_delete]
     return TopicPlan(grow_partitions_to=grow_to, set_config=to_set, delete_config=to_delete,
                      refusals=tuple(refusals), changes=tuple(changes))
-
-
-# -- holding creates while the cluster catches up ---------------------------------------------
-# A broker publishes new topics batch by batch (one batch per CreateTopics request), and only
-# once it has created the logs of the batch before: a topic is not visible (describe, metadata)
-# until then. Each batch costs the broker a fixed share on top of its topics, so many small
-# requests in a burst make every topic of it visible later than a few large ones would. While
-# topics created earlier are not visible yet, a new request could not become visible before
-# them anyway: the topics to create wait, and go out together once the earlier ones show.
-
-
-def awaited_creates(created_at: Mapping[str, float], visible: Iterable[str], now: float,
-                    limit: float) -> dict[str, float]:
-    """The topics created (name -> when) that the cluster does not show yet, forgetting those
-    that show now and those awaited longer than `limit` seconds (e.g. deleted meanwhile by
-    someone else), so that one topic never holds the others back for long."""
-    shown = set(visible)
-    return {name: at for name, at in created_at.items()
-            if name not in shown and now - at < limit}
-
-
-def holds_creates(awaited: Mapping[str, float]) -> bool:
-    """Do new creates wait? While any topic created before is not visible yet."""
-    return bool(awaited)

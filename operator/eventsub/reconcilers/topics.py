@@ -34,9 +34,7 @@ from eventsub.core.topic_plan import (
     DesiredTopic,
     ObservedTopic,
     TopicPlan,
-    awaited_creates,
     check_limits,
-    holds_creates,
     plan_topic,
 )
 from eventsub.kafka.admin import ClusterAdmin, Observed, counting_calls
@@ -64,8 +62,6 @@ FINALIZER = DELETE_TOPIC_FINALIZER
 LEGACY_FINALIZERS = ("eventsub.io/finalizer",)  # what earlier versions set through kopf
 DELETION_RETRY_SECONDS = 10.0
 ALREADY_EXISTS = "TopicAlreadyExists"  # a create's answer for a topic Kafka has
-# At most this long (seconds) new creates wait for topics created before to become visible.
-CREATE_HOLD_SECONDS = 5.0
 
 
 _Claimed = tuple[str, Claim, str]  # the Kafka topic name, the claim, its connection key
@@ -147,9 +143,6 @@ class TopicReconciler:
         self.deletions = WorkQueue()  # Delete-policy topics being deleted, until Kafka's is gone
         self._failing_since: dict[str, float] = {}  # key -> first failed deletion attempt
         self._claimed: dict[str, tuple[object, _Claimed | None]] = {}  # key -> (version, claim)
-        # Per connection: topics created, not visible yet (name -> when the create was sent).
-        self._awaited: dict[str, dict[str, float]] = {}
-        self._recheck_at: dict[str, float] = {}  # per connection: when held creates come back
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -289,49 +282,15 @@ class TopicReconciler:
         items = [i for i in items if i not in refused]
         observed = {n: o for n, o in described.items() if not isinstance(o, KafkaRequestError)}
         plans = {i.key: plan_topic(i.desired, observed.get(i.desired.name)) for i in items}
-        items = self._hold_creates(connection, items, plans, described)
         acting = [i for i in items if plans[i.key].acts]
-        awaited = self._awaited.setdefault(connection, {})
-        sent_at = time.monotonic()
-        awaited.update({i.desired.name: sent_at for i in acting if plans[i.key].create})
         try:
             outcomes = await self._apply(admin, acting, plans)
         except KafkaRequestError as error:
             await self._kafka_failed(connection, acting, error)
             outcomes = None
-        for name, outcome in (outcomes or {}).items():
-            if outcome is not None and outcome.reason != ALREADY_EXISTS:
-                awaited.pop(name, None)  # not created: nothing to wait for
-        if outcomes is None:
-            for item in acting:
-                awaited.pop(item.desired.name, None)
         await asyncio.gather(*(
             self._after_pass(i, plans[i.key], observed.get(i.desired.name), outcomes)
             for i in items if outcomes is not None or not plans[i.key].acts))
-
-    def _hold_creates(self, connection: str, items: list[Item], plans: Mapping[str, TopicPlan],
-                      described: Mapping[str, Observed]) -> list[Item]:
-        """The items to act on now: the creates wait while topics this process created on the
-        cluster are not visible yet (core.topic_plan), and are looked at again shortly."""
-        awaited = self._awaited.setdefault(connection, {})
-        visible = (name for name, found in described.items() if found is not None)
-        still = awaited_creates(awaited, visible, time.monotonic(), CREATE_HOLD_SECONDS)
-        awaited.clear()
-        awaited.update(still)
-        if not holds_creates(awaited):
-            return items
-        held = {i.key for i in items if plans[i.key].create}
-        # Every pass's held topics come back at one time, so they are created together.
-        now = time.monotonic()
-        due = self._recheck_at.get(connection, 0.0)
-        if due <= now:
-            due = self._recheck_at[connection] = now + VERIFY_DELAY
-        for key in held:
-            self.queue.add(key, due - now)
-        if held:
-            logger.info("%d topic create(s) on %s wait until the cluster shows the %d created "
-                        "before", len(held), connection, len(awaited))
-        return [i for i in items if i.key not in held]
 
     async def _apply(self, admin: ClusterAdmin, items: list[Item],
                      plans: Mapping[str, TopicPlan]) -> dict[str, KafkaRequestError | None]:
