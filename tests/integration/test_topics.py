@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -313,3 +314,10 @@ def test_many_topics_reach_kafka_in_batched_admin_calls(
     assert 1 <= calls <= len(names) // 3, creates
     largest = max(int(line.split("pass over ")[1].split(" ")[0]) for line in creates)
     assert largest >= 5, creates
+    # Each is announced once: the broker shows a new topic a while after Kafka took it, and a
+    # pass that does not see it yet neither creates it again nor announces it again.
+    def announced() -> Counter[str]:
+        return Counter(e.involved_object.name for e in events(kube, namespace)
+                       if e.reason == "TopicCreated")
+    eventually(lambda: len(announced()) == len(names), what="a TopicCreated Event per topic")
+    assert set(announced().values()) == {1}, announced()

@@ -61,6 +61,7 @@ VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates 
 FINALIZER = DELETE_TOPIC_FINALIZER
 LEGACY_FINALIZERS = ("eventsub.io/finalizer",)  # what earlier versions set through kopf
 DELETION_RETRY_SECONDS = 10.0
+ALREADY_EXISTS = "TopicAlreadyExists"  # a create's answer for a topic Kafka has
 
 
 _Claimed = tuple[str, Claim, str]  # the Kafka topic name, the claim, its connection key
@@ -307,8 +308,8 @@ class TopicReconciler:
             for name, error in results.items():
                 if isinstance(error, KafkaUnavailable):
                     raise error
-                if error is not None and error.reason != "TopicAlreadyExists":
-                    outcomes[name] = error  # already there: adopted on the next pass
+                if error is not None:
+                    outcomes[name] = error
                 else:
                     outcomes.setdefault(name, None)
         return outcomes
@@ -316,12 +317,16 @@ class TopicReconciler:
     async def _after_pass(self, item: Item, plan: TopicPlan, observed: ObservedTopic | None,
                           outcomes: Mapping[str, KafkaRequestError | None] | None) -> None:
         error = (outcomes or {}).get(item.desired.name)
-        if error is not None:
+        if error is not None and error.reason != ALREADY_EXISTS:
             await self._fail(item, error.reason, error.message, retry=False,
                              observed=observed)
             return
         if plan.acts:
-            await self._announce_actions(item, plan, observed)
+            # A topic Kafka already had was created by an earlier pass (the brokers do not
+            # show it yet: they publish new topics after creating the previous ones' logs) or
+            # by someone else: the pass that observes it says which, so it is announced once.
+            if error is None:
+                await self._announce_actions(item, plan, observed)
             self.queue.forget(item.key)
             self.queue.add(item.key, VERIFY_DELAY)
             return
