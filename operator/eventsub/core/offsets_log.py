@@ -17,6 +17,8 @@ seeking the topic is kafka/offsets_log.py's; this module decides from what it is
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -282,7 +284,8 @@ class GroupView:
 
 @dataclass(slots=True)
 class _Group:
-    offsets: dict[str, dict[int, int]] = field(default_factory=dict)  # topic -> partition -> offset
+    # topic -> committed offset by partition (-1: none); compact, as there are thousands of groups
+    offsets: dict[str, array[int]] = field(default_factory=dict)
     members: int = 0
     owners: dict[tuple[str, int], str] | None = None
     other_protocol: str | None = None  # the live group-level record of another protocol
@@ -359,7 +362,8 @@ class GroupsLog:
         state = self._groups[group]
         if state.other_protocol is not None:
             return None
-        committed = {(t, p): o for t, offsets in state.offsets.items() for p, o in offsets.items()}
+        committed = {(t, p): o for t, offsets in state.offsets.items()
+                     for p, o in enumerate(offsets) if o >= 0}
         # As the coordinator describes them: a group with neither offsets nor metadata does not
         # exist (Dead); one without members is Empty, whether or not it ever had a member.
         exists = bool(committed) or state.metadata
@@ -386,15 +390,8 @@ class GroupsLog:
         if group is None or (only is not None and decoded.group not in only):
             return rewind
         if isinstance(decoded, OffsetKey):
-            offsets = group.offsets
-            if value is None:
-                topic = offsets.get(decoded.topic)
-                if topic is not None:
-                    topic.pop(decoded.partition, None)
-                    if not topic:
-                        del offsets[decoded.topic]
-            else:
-                offsets.setdefault(decoded.topic, {})[decoded.partition] = decode_offset(value).offset
+            _set_offset(group.offsets, decoded.topic, decoded.partition,
+                        -1 if value is None else decode_offset(value).offset)
         elif isinstance(decoded, GroupKey):
             if value is None:  # the group was deleted (its offsets have their own tombstones)
                 group.members, group.owners, group.metadata = 0, None, False
@@ -428,3 +425,19 @@ class GroupsLog:
         self._rescanned[partition] = queued
         self._rescan_until[partition] = self._next[partition]
         return partition
+
+
+def _set_offset(offsets: dict[str, array[int]], topic: str, partition: int, offset: int) -> None:
+    """Sets (or, with -1, removes) a committed offset in a group's compact table."""
+    by_partition = offsets.get(topic)
+    if by_partition is None:
+        if offset < 0:
+            return
+        by_partition = offsets[sys.intern(topic)] = array("q")
+    if len(by_partition) <= partition:
+        if offset < 0:
+            return
+        by_partition.extend([-1] * (partition + 1 - len(by_partition)))
+    by_partition[partition] = max(offset, -1)
+    if offset < 0 and all(o < 0 for o in by_partition):
+        del offsets[topic]

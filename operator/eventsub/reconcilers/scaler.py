@@ -111,6 +111,7 @@ class Scaler:
                         due[target.connection].append(target)
                 for connection, targets in due.items():
                     self._cycles[connection] = asyncio.create_task(self._bounded(connection, targets))
+                self._close_unused_offsets_logs()
                 await asyncio.sleep(0.25)
         finally:
             for task in self._cycles.values():
@@ -165,6 +166,13 @@ class Scaler:
             self._offsets_logs[connection] = reader
         reader.track({t.group for t in self.targets.values() if t.connection == connection})
         return reader
+
+    def _close_unused_offsets_logs(self) -> None:
+        """A connection none of whose subscriptions is polled any more keeps no reader (each
+        holds a consumer, its thread and its buffers)."""
+        used = {t.connection for t in self.targets.values()}
+        for connection in [c for c in self._offsets_logs if c not in used]:
+            self._offsets_logs.pop(connection).close(timeout=0)
 
     def _sample_activity(self, connection: str, reads: dict[str, GroupRead]) -> None:
         """Each topic's summed log-end offsets, as this cycle read them, for the catalog."""
