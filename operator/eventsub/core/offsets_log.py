@@ -284,6 +284,7 @@ class GroupView:
 
 @dataclass(slots=True)
 class _Group:
+    partition: int  # of the topic, where all its records are
     # topic -> committed offset by partition (-1: none); compact, as there are thousands of groups
     offsets: dict[str, array[int]] = field(default_factory=dict)
     members: int = 0
@@ -339,20 +340,22 @@ class GroupsLog:
                 continue
             p = self.partition_of(group)
             if self._next.get(p, 0) == 0:  # nothing read there yet: its records are all to come
-                self._groups[group] = _Group()
+                self._groups[group] = _Group(p)
             elif p in self._rescan_until:
                 self._queued.setdefault(p, set()).add(group)
             else:
-                self._groups[group] = _Group()
+                self._groups[group] = _Group(p)
                 self._rescanned.setdefault(p, set()).add(group)
                 self._rescan_until[p] = self._next[p]
                 rewind[p] = 0
         return rewind
 
     def known(self, group: str) -> bool:
-        p = self.partition_of(group)
-        return (group in self._groups and p in self._caught_up
-                and not (p in self._rescan_until and group in self._rescanned.get(p, ())))
+        state = self._groups.get(group)
+        if state is None:
+            return False
+        p = state.partition
+        return p in self._caught_up and not (p in self._rescan_until and group in self._rescanned.get(p, ()))
 
     def view(self, group: str) -> GroupView | None:
         """The group's view when it is known and a classic group (or one with offsets only, which
@@ -421,7 +424,7 @@ class GroupsLog:
         if not queued:
             return None
         for group in queued:
-            self._groups[group] = _Group()
+            self._groups[group] = _Group(self.partition_of(group))
         self._rescanned[partition] = queued
         self._rescan_until[partition] = self._next[partition]
         return partition
