@@ -21,6 +21,7 @@ from eventsub.core.offsets_log import (
     Member,
     OffsetKey,
     OtherProtocolKey,
+    UnexpectedPartition,
     decode_assignment,
     decode_group_metadata,
     decode_key,
@@ -408,3 +409,11 @@ def test_records_it_cannot_decode_raise_and_leave_the_state_as_it_was() -> None:
     with pytest.raises(DecodeError):
         log.record(3, 1, offset_key(a, "t", 0), b"\x00\x09garbage")
     assert log.view(a).committed == {("t", 0): 1}  # type: ignore[union-attr]
+
+
+def test_a_record_in_another_partition_than_kafkas_hash_says_is_refused() -> None:
+    (a,) = groups_on(1, 1)
+    log = GroupsLog(N, {p: 0 for p in range(N)})
+    log.want([a])
+    with pytest.raises(UnexpectedPartition):
+        log.record(2, 0, offset_key(a, "t", 0), offset_value(3, 1))

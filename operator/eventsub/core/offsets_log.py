@@ -34,6 +34,11 @@ class DecodeError(ValueError):
     """A record this module cannot read: not of a known layout, or cut short."""
 
 
+class UnexpectedPartition(Exception):
+    """A group's record in another partition than partition_for says: the rewinds for groups
+    asked about late would read the wrong partition, so the view cannot be trusted."""
+
+
 @dataclass(frozen=True, slots=True)
 class OffsetKey:
     group: str
@@ -392,6 +397,9 @@ class GroupsLog:
         group = self._groups.get(decoded.group)
         if group is None or (only is not None and decoded.group not in only):
             return rewind
+        if group.partition != partition:
+            raise UnexpectedPartition(f"a record of group {decoded.group} in partition {partition}, "
+                                      f"expected in {group.partition}")
         if isinstance(decoded, OffsetKey):
             _set_offset(group.offsets, decoded.topic, decoded.partition,
                         -1 if value is None else decode_offset(value).offset)

@@ -23,7 +23,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from eventsub.core.offsets_log import DecodeError, GroupsLog, GroupView
+from eventsub.core.offsets_log import DecodeError, GroupsLog, GroupView, UnexpectedPartition
 
 logger = logging.getLogger("eventsub.kafka")
 TOPIC = "__consumer_offsets"
@@ -175,6 +175,9 @@ class OffsetsLogReader:
                     self._trouble = None
                     try:
                         again = log.record(p, message.offset(), message.key(), message.value())
+                    except UnexpectedPartition as problem:
+                        self._fail(str(problem))
+                        return
                     except DecodeError as problem:
                         self._warn_once("decode", f"skipping records of {TOPIC} on {self.name} it "
                                         f"cannot decode, e.g. at {p}/{message.offset()}: {problem}")
