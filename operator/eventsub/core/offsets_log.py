@@ -287,6 +287,9 @@ class GroupView:
     owners: Mapping[tuple[str, int], str]
 
 
+_NO_OWNERS: Mapping[tuple[str, int], str] = {}
+
+
 @dataclass(slots=True)
 class _Group:
     partition: int  # of the topic, where all its records are
@@ -378,7 +381,7 @@ class GroupsLog:
         return GroupView(committed=committed, members=state.members,
                          state="Stable" if state.members else "Empty" if exists else "Dead",
                          protocol="Classic",
-                         owners=dict(state.owners or {}))
+                         owners=state.owners or _NO_OWNERS)  # replaced, never changed, on a new record
 
     def record(self, partition: int, offset: int, key: bytes | None, value: bytes | None) -> int | None:
         """Applies one record read at (partition, offset). Returns the partition to rewind again
