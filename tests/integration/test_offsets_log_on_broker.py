@@ -41,14 +41,29 @@ def _member(bootstrap: str, group: str, topic: str) -> Consumer:
 
 
 def _poll_until_assigned(members: list[Consumer], count: int) -> None:
-    """Polls every member until they own `count` partitions between them."""
+    """Polls every member until each owns some of the `count` partitions and they own all of
+    them between them (a first member owns them all until the second has joined)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for member in members:
             member.poll(0.1)
-        if sum(len(m.assignment()) for m in members) == count:
+        owned = [len(m.assignment()) for m in members]
+        if all(owned) and sum(owned) == count:
             return
     raise AssertionError("the members were not assigned every partition")
+
+
+def _commit_owned(members: list[Consumer], topic: str, offset: int) -> None:
+    """Each member commits `offset` for what it owns (retried while a rebalance is ending)."""
+
+    def committed() -> bool:
+        for member in members:
+            member.poll(0.1)
+            member.commit(offsets=[TopicPartition(topic, tp.partition, offset)
+                                   for tp in member.assignment()], asynchronous=False)
+        return True
+
+    eventually(committed, 30, what="the members committed")
 
 
 def _delete_offset(info: StackInfo, group: str, topic: str, partition: int) -> None:
@@ -111,9 +126,7 @@ def test_the_view_agrees_with_the_requests_and_replaces_them(
         for member in members:
             member.subscribe([topic])
         _poll_until_assigned(members, PARTITIONS)
-        for member in members:
-            member.commit(offsets=[TopicPartition(topic, tp.partition, 3) for tp in member.assignment()],
-                          asynchronous=False)
+        _commit_owned(members, topic, 3)
         reads = _agree(admin, groups, reader, "the view agrees with two members consuming")
         assert reads[consuming].members == 2 and reads[consuming].state == "Stable"
         assert len(reads[consuming].owners) == PARTITIONS
