@@ -382,12 +382,11 @@ class ClusterAdmin:
         A partition Kafka answers with an error (e.g. not authorized) gets that error; raises
         KafkaUnavailable when the cluster did not answer."""
         spec = OffsetSpec.earliest() if earliest else OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        request = {TopicPartition(t, p): spec for t, p in partitions}
+        request = [TopicPartition(t, p, spec._value) for t, p in partitions]
         if not request:
             return {}
         what = "list log-start offsets" if earliest else "list log-end offsets"
-        results = await self._gather(self._client.list_offsets(
-            request, request_timeout=self.request_timeout), what)
+        results = await self._list_offsets(request, what)
         _raise_unavailable(results.values())
         offsets: dict[tuple[str, int], int | KafkaRequestError] = {}
         for tp, info in results.items():
@@ -398,6 +397,25 @@ class ClusterAdmin:
                 raise KafkaUnavailable(f"{what}: no offset for {tp.topic}[{tp.partition}]")
             offsets[(tp.topic, tp.partition)] = int(info.offset)
         return offsets
+
+    async def _list_offsets(self, request: list[TopicPartition], what: str) -> dict[Any, Any]:
+        """One ListOffsets call answered through one future: the client's own list_offsets
+        makes a future per partition, and at thousands of partitions making, resolving and
+        reading those costs more than the broker's answer (0.2-0.3 s of a 4,000-partition
+        call). The call below is the one it wraps (confluent-kafka 2.16); its answer maps
+        each TopicPartition to its ListOffsetsResultInfo or a KafkaError."""
+        _count(self.calls, what)
+        answer: Future[Any] = Future()
+        answer.set_running_or_notify_cancel()
+        try:
+            super(AdminClient, self._client).list_offsets(
+                request, answer, request_timeout=self.request_timeout)
+            answered = await self._await(answer, what)
+        except (KafkaRequestError, *_REFUSED) as error:
+            failed = error if isinstance(error, KafkaRequestError) else self._explain(error, what)
+            return {tp: failed for tp in request}
+        return {tp: self._explain(KafkaException(info), what) if isinstance(info, KafkaError) else info
+                for tp, info in answered.items()}
 
     async def committed_offsets(self, group: str, partitions: Iterable[tuple[str, int]]
                                 ) -> dict[tuple[str, int], int | None]:

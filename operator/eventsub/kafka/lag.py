@@ -2,8 +2,13 @@
 
 Per cycle: one metadata request for the partition counts of all subscribed topics; then
 together one ListOffsets request per leader broker for the log-end offsets (and, about once a
-minute, one for the log-start offsets: see LogStarts) and DescribeGroups for all groups; then
-the committed offsets of the groups that described fine (one OffsetFetch per group, as
+minute, one for the log-start offsets: see LogStarts) and the groups' committed offsets and
+membership. Those come, for a poller that keeps an OffsetsLogReader (the scaler, one per
+connection), from the `__consumer_offsets` topic it tails (kafka/offsets_log.py): no request.
+For the groups the reader cannot answer for (it has not caught up, the group is of another
+protocol, the topic cannot be read) and for one-shot reads (BatchedReads: they must see a commit
+made just before, which the reader may not have read yet), DescribeGroups for those groups and
+then the committed offsets of the groups that described fine (one OffsetFetch per group, as
 confluent-kafka takes one group per call). The group requests go out in waves the admin client
 bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT).
 """
@@ -19,6 +24,7 @@ from typing import Any, cast
 from eventsub.core.lag import PartitionOffsets
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
+from eventsub.kafka.offsets_log import OffsetsLogReader
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,14 @@ class BatchedReads:
 
 
 async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
-                  log_starts: LogStarts | None = None) -> dict[str, GroupRead]:
+                  log_starts: LogStarts | None = None,
+                  offsets_log: OffsetsLogReader | None = None) -> dict[str, GroupRead]:
     """Reads every group's lag inputs; groups: group id -> its topics. With log_starts (kept by
-    a caller that polls), log-start offsets are read only when those it remembers are stale."""
+    a caller that polls), log-start offsets are read only when those it remembers are stale;
+    with offsets_log, the groups it knows are read from it (possibly a fetch interval behind)."""
     topics = sorted({t for ts in groups.values() for t in ts})
+    views = offsets_log.views(groups) if offsets_log is not None else {}
+    asked = [g for g in groups if g not in views]
     try:
         # The metadata request goes first: it raises when the cluster is not answering, and then
         # no group-coordinator request is sent (librdkafka 2.16 aborts the process when such a
@@ -112,7 +122,7 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
         every = [tp for tps in partitions.values() for tp in tps]
         ends, starts, described = await _all(admin.log_offsets(every, earliest=False),
                                              _log_starts(admin, every, log_starts),
-                                             admin.describe_groups(groups))
+                                             admin.describe_groups(asked))
         if any(isinstance(o, int) and isinstance(ends.get(tp), int) and o > ends[tp]
                for tp, o in starts.items()):
             # A log start past the log end: the topic was deleted and created again since the
@@ -131,8 +141,13 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
     # Only the groups whose coordinator answered DescribeGroups: librdkafka (2.16) crashes the
     # process handling an OffsetFetch answered with a coordinator error (e.g. while a fresh
     # cluster still loads __consumer_offsets).
-    wanted = {g: of(ts) for g, ts in groups.items() if isinstance(described.get(g), GroupInfo)}
+    wanted = {g: of(groups[g]) for g in asked if isinstance(described.get(g), GroupInfo)}
     fetched_of = await admin.committed_offsets_of({g: tps for g, tps in wanted.items() if tps})
+    for group, view in views.items():
+        described[group] = GroupInfo(state=view.state, members=view.members,
+                                     protocol=view.protocol, owners=view.owners)
+        fetched_of[group] = {tp: view.committed.get(tp) for tp in of(groups[group])}
+        wanted[group] = []
     not_ready = KafkaUnavailable("group coordinator not ready")
     committed = [fetched_of.get(g, {}) if g in wanted else not_ready for g in groups]
     reads: dict[str, GroupRead] = {}

@@ -32,6 +32,7 @@ from eventsub.core.status import SCALER, merged
 from eventsub.fence import NotLeading
 from eventsub.kafka.errors import KafkaUnavailable
 from eventsub.kafka.lag import GroupRead, LogStarts, collect
+from eventsub.kafka.offsets_log import OffsetsLogReader
 from eventsub.kafka.registry import Entry
 from eventsub.kube.api import Kube
 from eventsub.kube.errors import KubeError
@@ -62,6 +63,8 @@ class Scaler:
         self.activity = ActivityTracker()  # per event, for the catalog
         self._cycles: dict[str, asyncio.Task[None]] = {}  # the running cycle per connection
         self._log_starts: dict[str, LogStarts] = defaultdict(LogStarts)  # per connection
+        # Per connection: the committed offsets and members of its groups, from __consumer_offsets.
+        self._offsets_logs: dict[str, OffsetsLogReader] = {}
         self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
         # Why a subscription must not be scaled now (a replay has paused it), or None.
         self.held: Callable[[str], str | None] = lambda key: None
@@ -108,10 +111,13 @@ class Scaler:
                         due[target.connection].append(target)
                 for connection, targets in due.items():
                     self._cycles[connection] = asyncio.create_task(self._bounded(connection, targets))
+                self._close_unused_offsets_logs()
                 await asyncio.sleep(0.25)
         finally:
             for task in self._cycles.values():
                 task.cancel()
+            for reader in self._offsets_logs.values():
+                reader.close(timeout=0)
 
     async def _bounded(self, connection: str, targets: list[Target]) -> None:
         limit = 3 * self.connections.registry.request_timeout + 15
@@ -132,7 +138,8 @@ class Scaler:
             groups: dict[str, list[str]] = {}
             for t in targets:
                 groups.setdefault(t.group, []).extend(t.topics)
-            reads = await collect(entry.admin, groups, self._log_starts[connection])
+            reads = await collect(entry.admin, groups, self._log_starts[connection],
+                                  self._offsets_log(connection, entry))
             self._heal(connection, reads)
             self._sample_activity(connection, reads)
             await self._keep_offsets(targets, reads, entry)
@@ -147,6 +154,25 @@ class Scaler:
                 logger.warning("scaling %s: %s", target.key, result.message)
             elif isinstance(result, Exception):
                 logger.error("scaling %s failed: %s", target.key, result, exc_info=result)
+
+    def _offsets_log(self, connection: str, entry: Entry) -> OffsetsLogReader:
+        """The connection's __consumer_offsets reader (a new one when its settings changed),
+        told every group polled on the connection, not only this cycle's."""
+        reader = self._offsets_logs.get(connection)
+        if reader is None or reader.fingerprint != entry.fingerprint:
+            if reader is not None:
+                reader.close(timeout=0)
+            reader = OffsetsLogReader(entry.config, connection, entry.fingerprint).start()
+            self._offsets_logs[connection] = reader
+        reader.track({t.group for t in self.targets.values() if t.connection == connection})
+        return reader
+
+    def _close_unused_offsets_logs(self) -> None:
+        """A connection none of whose subscriptions is polled any more keeps no reader (each
+        holds a consumer, its thread and its buffers)."""
+        used = {t.connection for t in self.targets.values()}
+        for connection in [c for c in self._offsets_logs if c not in used]:
+            self._offsets_logs.pop(connection).close(timeout=0)
 
     def _sample_activity(self, connection: str, reads: dict[str, GroupRead]) -> None:
         """Each topic's summed log-end offsets, as this cycle read them, for the catalog."""
