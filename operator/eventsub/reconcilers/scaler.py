@@ -56,8 +56,9 @@ _HEALTH_REASONS = {OK: "Consuming", UNKNOWN: "Consuming", WARN: "FallingBehind",
 
 class Scaler:
     def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, offsets_log: bool = False) -> None:
         self.kube, self.cache, self.connections, self.clock = kube, cache, connections, clock
+        self.use_offsets_log = offsets_log  # EVENTSUB_OFFSETS_LOG (config.py says why it is off)
         self.targets: dict[str, Target] = {}
         self.keeper = OffsetKeeper(kube)
         self.activity = ActivityTracker()  # per event, for the catalog
@@ -139,7 +140,8 @@ class Scaler:
             for t in targets:
                 groups.setdefault(t.group, []).extend(t.topics)
             reads = await collect(entry.admin, groups, self._log_starts[connection],
-                                  self._offsets_log(connection, entry))
+                                  self._offsets_log(connection, entry)
+                                  if self.use_offsets_log else None)
             self._heal(connection, reads)
             self._sample_activity(connection, reads)
             await self._keep_offsets(targets, reads, entry)

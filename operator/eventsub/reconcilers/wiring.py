@@ -41,7 +41,7 @@ class Runtime:
         self.schemas = schemas.SchemaReconciler(
             kube, self.cache, WorkQueue(backoff_max=SCHEMA_RETRY_MAX), config.resync_seconds,
             float(config.kafka_request_timeout_seconds))
-        self.scaler = Scaler(kube, self.cache, self.connections)
+        self.scaler = Scaler(kube, self.cache, self.connections, offsets_log=config.offsets_log)
         self.subscriptions = subscriptions.SubscriptionReconciler(
             kube, self.cache, self.connections, self.scaler, WorkQueue(), config.resync_seconds)
         self.replays = replays.ReplayReconciler(kube, self.cache, self.connections, self.scaler,
