@@ -1,5 +1,6 @@
 """The chart's operator as a real container on the real node: the image built from the
-Dockerfile, started, probed and restarted by a kubelet."""
+Dockerfile, started, probed and restarted by a kubelet; it reconciles a topic and a
+subscription."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from localstack import LocalStack, StackInfo
 from localstack.node import NodePaths, ctr
 from manifests import CHART
 from realnode import api_server_env, placement
-from resources import create, resource, wait_condition
+from resources import CONSUMER_TEMPLATE, create, resource, wait_condition
 from support import eventually, unique
 
 RENDERER = Path(__file__).resolve().parents[1] / "host_network_renderer.py"
@@ -96,6 +97,12 @@ def test_the_chart_runs_the_dockerfile_image_on_the_real_node(
         "connectionRef": {"name": "kafka"}, "topicName": topic, "partitions": 2}))
     wait_condition(kube, watched, "EventTopic", "first", reason="InSync")
     assert topic in kafka_admin.list_topics(timeout=10).topics
+    create(kube, watched, resource("EventSubscription", "readers", {
+        "connectionRef": {"name": "kafka"}, "topics": [{"eventTopic": "first"}],
+        "template": CONSUMER_TEMPLATE, "scaling": {"minReplicas": 0, "maxReplicas": 2}}))
+    body = wait_condition(kube, watched, "EventSubscription", "readers", reason="Running")
+    assert body["status"]["consumerGroup"]
+    assert kube.apps.read_namespaced_deployment("readers-consumer", watched).spec.replicas == 0
 
     # Its container killed, the kubelet starts it again; it leads again and carries on.
     def container_id() -> str | None:
