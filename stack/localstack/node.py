@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,17 +170,20 @@ def write_configs(paths: NodePaths, pki: Path, sandbox_image: str, cni_bin: Path
     write_kubelet_kubeconfig(paths.kubelet_kubeconfig, pki, apiserver_port)
 
 
+def _command_lines() -> Iterator[tuple[int, list[str]]]:
+    """Every process on this machine: its pid and its command line."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue  # gone meanwhile
+        yield int(cmdline.parent.name), argv
+
+
 def other_kubelets() -> list[int]:
     """Pids of kubelets running on this machine. There can be one: every kubelet manages the
     same pod cgroups (/kubepods) and would remove the other's pods as orphans."""
-    pids = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().strip() == "kubelet":
-                pids.append(int(comm.parent.name))
-        except OSError:
-            continue  # gone meanwhile
-    return pids
+    return [pid for pid, argv in _command_lines() if Path(argv[0]).name == "kubelet"]
 
 
 def running(paths: NodePaths) -> dict[str, int]:
@@ -187,16 +191,8 @@ def running(paths: NodePaths) -> dict[str, int]:
     command lines: `down` stops them even when state.json lost their pids."""
     configs = {"kubelet": f"--config={paths.kubelet_config}",
                "containerd": f"--config={paths.containerd_config}"}
-    found = {}
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone meanwhile
-        name = Path(argv[0].decode(errors="replace")).name
-        if name in configs and configs[name].encode() in argv:
-            found[name] = int(cmdline.parent.name)
-    return found
+    return {name: pid for pid, argv in _command_lines()
+            if (name := Path(argv[0]).name) in configs and configs[name] in argv}
 
 
 def ctr(paths: NodePaths, *args: str, timeout: float = 300) -> str:
