@@ -75,8 +75,13 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
                    what="scaled to zero after the window and the cooldown")
         assert runner.started_total >= 4
         _produce(stack_info.kafka_bootstrap, topic, 4, 100, start=800)
-        eventually(lambda: _deployment_replicas(kube, namespace) >= 1, timeout=30,
-                   what="woken from zero by new messages")
+        try:
+            eventually(lambda: _deployment_replicas(kube, namespace) >= 1, timeout=30,
+                       what="woken from zero by new messages")
+        except AssertionError as error:  # say what the scaler saw and did, to find out why
+            lines = [line for line in operator.log().splitlines() if namespace in line]
+            raise AssertionError(f"{error}\nstatus: {_status(kube, namespace)}\noperator log:\n"
+                                 + "\n".join(lines[-40:])) from None
         eventually(lambda: len(set(runner.processed())) == 900, timeout=60, what="new messages processed")
     processed = set(runner.processed())
     per_partition = {p: sum(1 for t, q, _ in processed if q == p) for p in range(4)}

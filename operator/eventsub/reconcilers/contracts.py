@@ -55,6 +55,9 @@ class Target:
     start_position: str
     connection: str
     replicas: int | None = None  # spec.replicas as last set or read; None: read it
+    # When that value was asked for (time.monotonic()): a reconcile's read that was sent before
+    # the scaler's last write answers with what that write may have changed.
+    replicas_asked_at: float = 0.0
     history: History = field(default_factory=History)
     memory: ScalerMemory = field(default_factory=ScalerMemory)
     next_due: float = 0.0

@@ -71,16 +71,23 @@ class Scaler:
         self.held: Callable[[str], str | None] = lambda key: None
 
     def register(self, target: Target) -> None:
-        """Adds or updates a subscription, keeping what was learned if its group is unchanged."""
+        """Adds or updates a subscription, keeping what was learned if its group is unchanged.
+
+        The known target is updated in place: a lag cycle running now holds it and records a
+        scale on it (a copy registered meanwhile would miss that scale, and a subscription
+        scaled to zero could then believe it still runs consumers and never wake)."""
         known = self.targets.get(target.key)
-        if known is not None and known.group == target.group and known.topics == target.topics:
-            for name in ("history", "memory", "last_scale_time", "last_scale_reason", "desired",
-                         "next_due", "keeper", "offsets_renewed_time"):
-                setattr(target, name, getattr(known, name))
-            target.replicas = known.replicas if target.replicas is None else target.replicas
-        else:
+        if known is None or known.group != target.group or known.topics != target.topics:
             target.memory = resumed_memory(target.replicas or 0, self.clock())
-        self.targets[target.key] = target
+            self.targets[target.key] = target
+            return
+        known.ref, known.deployment, known.policy = target.ref, target.deployment, target.policy
+        known.start_position, known.connection = target.start_position, target.connection
+        known.last_status_time = target.last_status_time  # the new spec's status goes out soon
+        if known.replicas is None or target.replicas_asked_at >= known.replicas_asked_at:
+            # Asked after the scaler last wrote or read them: the reconciler's figure is news
+            # (a scale by someone else); asked before, it may predate the scaler's write.
+            known.replicas, known.replicas_asked_at = target.replicas, target.replicas_asked_at
 
     def unregister(self, key: str) -> None:
         target = self.targets.pop(key, None)
@@ -97,6 +104,7 @@ class Scaler:
         target = self.targets.get(key)
         if target is not None:
             target.replicas, target.memory = replicas, ScalerMemory()
+            target.replicas_asked_at = time.monotonic()
 
     async def run(self) -> None:
         """Starts a cycle per connection whenever some of its subscriptions are due; a slow or
@@ -218,6 +226,7 @@ class Scaler:
         if self.held(target.key) is not None:
             return  # paused by a replay: its replicas are the replay's business until it resumes
         if target.replicas is None or target.policy.mode == "Manual":
+            target.replicas_asked_at = time.monotonic()
             target.replicas = await self.kube.deployment_replicas(target.ref.namespace, target.deployment)
             if target.replicas is None:
                 return  # the reconciler has not created the Deployment yet
@@ -246,7 +255,7 @@ class Scaler:
             target.replicas = None
             return
         direction = "up" if decision.replicas > before else "down"
-        target.replicas = decision.replicas
+        target.replicas, target.replicas_asked_at = decision.replicas, time.monotonic()
         target.last_scale_time, target.last_scale_reason = now_rfc3339(), decision.reason
         metrics.SCALE_EVENTS.labels(target.ref.namespace, target.ref.name, direction).inc()
         await self.kube.post_event(target.ref, "Normal", "ScaledUp" if direction == "up" else "ScaledDown",

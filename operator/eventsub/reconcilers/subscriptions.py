@@ -4,6 +4,7 @@ and hand it to the scaler."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -123,6 +124,7 @@ class SubscriptionReconciler(EachKey):
         initial = 0 if self.held(key) is not None else spec.scaling.min_replicas
         manifest = render_deployment(SubscriptionRef(namespace, name, ref.uid), spec, connection,
                                      topics, group, None, self._topic_schemas(namespace, spec))
+        asked_at = time.monotonic()
         try:
             applied = await self.kube.apply_deployment(manifest, initial)
         except KubeError as error:
@@ -131,7 +133,7 @@ class SubscriptionReconciler(EachKey):
         self.scaler.register(Target(
             key=key, ref=ref, deployment=deployment_name(name), group=group, topics=tuple(topics),
             policy=spec.scaling, start_position=lag_start_position(spec.start_position, started=True),
-            connection=connection_key, replicas=current))
+            connection=connection_key, replicas=current, replicas_asked_at=asked_at))
         facts = SubscriptionWiringStatus(consumer_group=group, topics=topics,
                                          topics_summary=",".join(topics),
                                          deployment_name=deployment_name(name),
