@@ -223,6 +223,7 @@ def test_block_yaml_reads_back_as_what_was_written(value: Any) -> None:
 
 def test_block_yaml_quotes_what_would_read_as_something_else() -> None:
     words = ["yes", "No", "on", "null", "true", "1", "0x1f", "1e3", "~", ".inf", "- a", "a: b",
+             "A\n", "orders\n",
              "#x", "", " lead", "trail ", "@x", "`x", "*x", "&x", "!x", "%x", "|", ">", "?",
              "a\nb", "\u0085", "\x7f", "é", "1:20", "<<", "="]
     value = {w: [w, {w: w}] for w in words}

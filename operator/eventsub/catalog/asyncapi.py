@@ -38,7 +38,7 @@ from eventsub.core.catalog_snapshot import Catalog, ConnectionEntry, ConsumerEnt
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
-COMPONENT_KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")
+COMPONENT_KEY = re.compile(r"^[a-zA-Z0-9.\-_]+\Z")
 
 Doc = dict[str, Any]
 

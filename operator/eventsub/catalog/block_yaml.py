@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 # Plain (unquoted) only for what every YAML 1.1 and 1.2 reader takes as this very string.
-_PLAIN_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]*$")
+_PLAIN_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")  # the whole text (fullmatch)
 _SPECIAL_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 # Characters YAML does not allow unescaped in a stream, and those it reads as line breaks (C0
 # controls are escaped by json.dumps already).
@@ -127,6 +127,6 @@ def _string(text: str) -> str:
     return quoted
 
 
-_PLAIN = _PLAIN_PATTERN.match
+_PLAIN = _PLAIN_PATTERN.fullmatch  # not match with "$": that allows a trailing newline
 _NOT_PRINTABLE_SEARCH = _NOT_PRINTABLE.search
 _quote = json.JSONEncoder(ensure_ascii=False).encode

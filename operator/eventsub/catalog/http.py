@@ -18,7 +18,7 @@ from eventsub.catalog.asyncapi import document, to_json, to_yaml
 from eventsub.core.catalog_snapshot import Catalog
 
 Snapshot = Callable[[], Catalog]
-NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # an RFC 1123 label
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # an RFC 1123 label
 PARAMETERS = ("namespace",)
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_RENDERED = 64  # documents kept per snapshot (one per namespace and format asked for)
