@@ -84,3 +84,44 @@ def test_a_refused_post_is_logged_and_the_others_still_go(caplog: Any) -> None:
     assert sent == ["a", "b"]
     assert "could not post event R on team/orders: forbidden" in caplog.text
     assert "could not post event R" in caplog.text and "TypeError" in caplog.text
+
+
+def test_events_wait_while_writes_wait_then_go() -> None:
+    sent: list[str] = []
+    writes = {"waiting": True}
+
+    async def send(body: dict[str, Any]) -> None:
+        sent.append(body["message"])
+
+    async def scenario() -> None:
+        poster = EventPoster(send, senders=2, busy=lambda: writes["waiting"], defer_seconds=60)
+        poster.post(REF, "Normal", "TopicCreated", "m0")
+        await asyncio.sleep(0.3)
+        assert sent == []  # a status write is waiting for its answer: the Event waits
+        writes["waiting"] = False
+        assert await poster.flush(timeout=5) == 0
+        await poster.stop()
+
+    asyncio.run(scenario())
+    assert sent == ["m0"]
+
+
+def test_an_event_waits_for_writes_no_longer_than_the_deferral() -> None:
+    sent: list[str] = []
+    now = {"t": 100.0}
+
+    async def send(body: dict[str, Any]) -> None:
+        sent.append(body["message"])
+
+    async def scenario() -> None:
+        poster = EventPoster(send, senders=1, busy=lambda: True, defer_seconds=10,
+                             clock=lambda: now["t"])
+        poster.post(REF, "Normal", "TopicCreated", "m0")  # writes never stop: a busy operator
+        await asyncio.sleep(0.2)
+        assert sent == []
+        now["t"] += 10  # the Event has waited the whole deferral
+        assert await poster.flush(timeout=5) == 0
+        await poster.stop()
+
+    asyncio.run(scenario())
+    assert sent == ["m0"]

@@ -25,6 +25,7 @@ _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kube")
 # and it is never retried by urllib3 behind our back (its deadline is the renew deadline).
 _LEASE_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lease")
 _writes = 0  # writes being sent now; a clean stop waits for them before it hands over
+_writes_waiting = 0  # writes asked for and not answered yet (in the pool's queue or being sent)
 _writes_lock = threading.Lock()
 
 
@@ -95,7 +96,17 @@ async def write(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T
         finally:
             with _writes_lock:
                 _writes -= 1
-    return await _mapped(loop.run_in_executor(_POOL, fenced), what)
+    global _writes_waiting
+    _writes_waiting += 1  # on the event loop's thread only
+    try:
+        return await _mapped(loop.run_in_executor(_POOL, fenced), what)
+    finally:
+        _writes_waiting -= 1
+
+
+def writes_waiting() -> bool:
+    """Is a reconciler's write (a status, a Deployment, a finalizer) waiting for its answer?"""
+    return _writes_waiting > 0
 
 
 async def call_lease(fn: Callable[..., T], *args: Any, timeout: tuple[float, float],

@@ -57,6 +57,10 @@ from eventsub.runtime.queue import WorkQueue
 logger = logging.getLogger("eventsub.topic")
 PLURAL = EVENT_TOPIC.plural
 VERIFY_DELAY = 0.2  # seconds between acting and verifying: metadata propagates asynchronously
+# A created topic is not created again for this long while the brokers do not show it yet (they
+# publish new topics after creating the logs of earlier ones: seconds in a burst); each repeat
+# costs the controller a request for nothing.
+APPEAR_SECONDS = 10.0
 # Held by Delete-policy EventTopics only, so deleting a Retain topic never waits on anything.
 FINALIZER = DELETE_TOPIC_FINALIZER
 LEGACY_FINALIZERS = ("eventsub.io/finalizer",)  # what earlier versions set through kopf
@@ -140,6 +144,7 @@ class TopicReconciler:
         self.resync_seconds = resync_seconds
         self.deletion_timeout_seconds = deletion_timeout_seconds
         self._created: set[str] = set()  # keys whose topic this process created (not adopted)
+        self._appearing: dict[str, float] = {}  # key -> when its create was answered, until seen
         self.deletions = WorkQueue()  # Delete-policy topics being deleted, until Kafka's is gone
         self._failing_since: dict[str, float] = {}  # key -> first failed deletion attempt
         self._claimed: dict[str, tuple[object, _Claimed | None]] = {}  # key -> (version, claim)
@@ -165,6 +170,7 @@ class TopicReconciler:
     async def _item(self, key: str) -> Item | None:
         body = self.cache.get(PLURAL, key)
         if body is None:
+            self._appearing.pop(key, None)
             return None
         finalizers = body["metadata"].get("finalizers") or []
         if body["metadata"].get("deletionTimestamp"):
@@ -282,6 +288,7 @@ class TopicReconciler:
         items = [i for i in items if i not in refused]
         observed = {n: o for n, o in described.items() if not isinstance(o, KafkaRequestError)}
         plans = {i.key: plan_topic(i.desired, observed.get(i.desired.name)) for i in items}
+        items = self._skip_appearing(items, plans)
         acting = [i for i in items if plans[i.key].acts]
         try:
             outcomes = await self._apply(admin, acting, plans)
@@ -291,6 +298,21 @@ class TopicReconciler:
         await asyncio.gather(*(
             self._after_pass(i, plans[i.key], observed.get(i.desired.name), outcomes)
             for i in items if outcomes is not None or not plans[i.key].acts))
+
+    def _skip_appearing(self, items: list[Item], plans: Mapping[str, TopicPlan]) -> list[Item]:
+        """The items to act on: a topic created moments ago that the brokers do not show yet is
+        only verified again later, not created again."""
+        now = time.monotonic()
+        acting = []
+        for item in items:
+            created = self._appearing.get(item.key)
+            if plans[item.key].create and created is not None and now - created < APPEAR_SECONDS:
+                self.queue.forget(item.key)
+                self.queue.add(item.key, VERIFY_DELAY)
+            else:
+                self._appearing.pop(item.key, None)
+                acting.append(item)
+        return acting
 
     async def _apply(self, admin: ClusterAdmin, items: list[Item],
                      plans: Mapping[str, TopicPlan]) -> dict[str, KafkaRequestError | None]:
@@ -325,6 +347,8 @@ class TopicReconciler:
             # A topic Kafka already had was created by an earlier pass (the brokers do not
             # show it yet: they publish new topics after creating the previous ones' logs) or
             # by someone else: the pass that observes it says which, so it is announced once.
+            if plan.create:
+                self._appearing[item.key] = time.monotonic()
             if error is None:
                 await self._announce_actions(item, plan, observed)
             self.queue.forget(item.key)
