@@ -10,7 +10,9 @@ protocol, the topic cannot be read) and for one-shot reads (BatchedReads: they m
 made just before, which the reader may not have read yet), DescribeGroups for those groups and
 then the committed offsets of the groups that described fine (one OffsetFetch per group, as
 confluent-kafka takes one group per call). The group requests go out in waves the admin client
-bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT).
+bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT). While the reader cannot fetch its topic, whose
+partition leaders are the groups' coordinators, no group request goes out and every group's
+read fails as KafkaUnavailable (core.offsets_log.answer).
 """
 
 from __future__ import annotations
