@@ -56,9 +56,9 @@ _HEALTH_REASONS = {OK: "Consuming", UNKNOWN: "Consuming", WARN: "FallingBehind",
 
 class Scaler:
     def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections,
-                 clock: Callable[[], float] = time.monotonic, offsets_log: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic, offsets_log: bool = True) -> None:
         self.kube, self.cache, self.connections, self.clock = kube, cache, connections, clock
-        self.use_offsets_log = offsets_log  # EVENTSUB_OFFSETS_LOG (config.py says why it is off)
+        self.use_offsets_log = offsets_log  # EVENTSUB_OFFSETS_LOG (on by default)
         self.targets: dict[str, Target] = {}
         self.keeper = OffsetKeeper(kube)
         self.activity = ActivityTracker()  # per event, for the catalog
