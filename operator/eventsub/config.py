@@ -41,9 +41,8 @@ class OperatorConfig:
     metrics_host: str = "0.0.0.0"  # all interfaces: the kubelet probes the pod's IP
     catalog: bool = True  # serve the catalog (AsyncAPI document, web page) on the metrics port
     # Read groups' committed offsets and members from __consumer_offsets instead of asking per
-    # group (kafka/offsets_log.py). Off by default: its consumer has aborted the process in
-    # librdkafka (2.16, rd_kafka_enq_once refcount assertion) across a broker outage.
-    offsets_log: bool = False
+    # group (kafka/offsets_log.py); false goes back to DescribeGroups and OffsetFetch per group.
+    offsets_log: bool = True
     leader_election: bool = True
     lease_name: str = "eventsub-operator"
     lease_namespace: str = "default"
@@ -70,7 +69,7 @@ class OperatorConfig:
             metrics_port=_port(env.get("EVENTSUB_METRICS_PORT", "")),
             metrics_host=env.get("EVENTSUB_METRICS_HOST") or "0.0.0.0",
             catalog=_flag(env, "EVENTSUB_CATALOG", True),
-            offsets_log=_flag(env, "EVENTSUB_OFFSETS_LOG", False),
+            offsets_log=_flag(env, "EVENTSUB_OFFSETS_LOG", True),
             leader_election=_flag(env, "EVENTSUB_LEADER_ELECTION", True),
             lease_name=env.get("EVENTSUB_LEASE_NAME") or "eventsub-operator",
             lease_namespace=env.get("EVENTSUB_LEASE_NAMESPACE") or _own_namespace(),

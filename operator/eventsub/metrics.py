@@ -85,6 +85,16 @@ PARTITIONS = PartitionLag()
 REGISTRY.register(PARTITIONS)
 LAG_CYCLE_SECONDS = Histogram("eventsub_lag_cycle_duration_seconds",
                               "Duration of one lag collection cycle per connection", ["connection"])
+OFFSETS_LOG_CAUGHT_UP = Gauge("eventsub_offsets_log_caught_up",
+                              "Per connection with a __consumer_offsets reader: 1 once it has read "
+                              "the topic to where it ended when it started (lag reads then come from "
+                              "it), 0 before; absent while it has none (e.g. Kafka unreachable)",
+                              ["connection"])
+
+
+def forget_offsets_log(connection: str) -> None:
+    with contextlib.suppress(KeyError):
+        OFFSETS_LOG_CAUGHT_UP.remove(connection)
 
 
 def forget_subscription(namespace: str, subscription: str) -> None:

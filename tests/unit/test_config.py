@@ -55,3 +55,9 @@ def test_log_format_is_case_insensitive(value: str, expected: str) -> None:
 def test_unknown_log_format_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="EVENTSUB_LOG_FORMAT must be 'plain' or 'json'"):
         OperatorConfig.from_env({"EVENTSUB_LOG_FORMAT": "xml"})
+
+
+def test_lag_cycles_read_the_groups_from_consumer_offsets_unless_turned_off() -> None:
+    assert OperatorConfig.from_env({}).offsets_log
+    assert not OperatorConfig.from_env({"EVENTSUB_OFFSETS_LOG": "false"}).offsets_log
+    assert OperatorConfig.from_env({"EVENTSUB_OFFSETS_LOG": "true"}).offsets_log

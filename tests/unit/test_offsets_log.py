@@ -11,6 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventsub.core.offsets_log import (
+    TOPIC,
+    Answer,
     CommittedOffset,
     DecodeError,
     GroupKey,
@@ -22,6 +24,7 @@ from eventsub.core.offsets_log import (
     OffsetKey,
     OtherProtocolKey,
     UnexpectedPartition,
+    answer,
     decode_assignment,
     decode_group_metadata,
     decode_key,
@@ -417,3 +420,48 @@ def test_a_record_in_another_partition_than_kafkas_hash_says_is_refused() -> Non
     log.want([a])
     with pytest.raises(UnexpectedPartition):
         log.record(2, 0, offset_key(a, "t", 0), offset_value(3, 1))
+
+
+# -- what a lag cycle reads from the reader, and when it must send no group request ----------
+
+
+def test_a_caught_up_log_answers_its_groups_and_leaves_the_others_to_requests() -> None:
+    known, late = groups_on(1, 2)
+    log = GroupsLog(N, {p: 0 for p in range(N)})
+    log.want([known])
+    commit(log, 0, known, "t", 0, 3)
+    got = answer(log, [known, late, known], failed=None, trouble=None)
+    assert got == Answer({known: GroupView({("t", 0): 3}, 0, "Empty", "Classic", {})}, (late,))
+
+
+def test_before_reading_and_once_failed_for_good_requests_answer_every_group() -> None:
+    (a,) = groups_on(0, 1)
+    log = GroupsLog(N, {p: 0 for p in range(N)})
+    log.want([a])
+    assert answer(None, [a], failed=None, trouble=None) == Answer({}, (a,))
+    assert answer(log, [a], failed="not allowed to read it", trouble=None) == Answer({}, (a,))
+
+
+def test_while_fetching_fails_no_group_is_answered_nor_asked() -> None:
+    # The topic's partition leaders are the groups' coordinators: a group request would go to
+    # a broker that does not answer the reader either.
+    a, b = groups_on(2, 2)
+    log = GroupsLog(N, {p: 0 for p in range(N)})
+    log.want([a, b])
+    got = answer(log, [a, b], failed=None, trouble="Local: Broker transport failure")
+    assert got.views == {} and got.ask == ()
+    assert got.unreachable == f"reading {TOPIC}: Local: Broker transport failure"
+    # Failed for good wins: requests are then the only way, trouble or not.
+    assert answer(log, [a], failed="denied", trouble="x") == Answer({}, (a,))
+
+
+@given(st.lists(st.integers(0, 5), max_size=12), st.sets(st.integers(0, 5)))
+def test_every_group_is_answered_or_asked_exactly_once(asked: list[int], known: set[int]) -> None:
+    names = [f"g{i}" for i in range(6)]
+    log = GroupsLog(1, {0: 0})
+    log.want([names[i] for i in known])
+    got = answer(log, [names[i] for i in asked], failed=None, trouble=None)
+    assert set(got.views).isdisjoint(got.ask)
+    assert set(got.views) | set(got.ask) == {names[i] for i in asked}
+    assert set(got.views) == {names[i] for i in set(asked) & known}
+    assert len(got.ask) == len(set(got.ask))

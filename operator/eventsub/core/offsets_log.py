@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+TOPIC = "__consumer_offsets"
 # Key types (the definitions' apiKey) that name a group of another protocol by its group-level
 # metadata record: while one of these is live, the group is not a classic group.
 OTHER_PROTOCOL_KEYS = {3: "Consumer", 11: "Share", 17: "Streams"}
@@ -439,6 +440,33 @@ class GroupsLog:
         self._rescanned[partition] = queued
         self._rescan_until[partition] = self._next[partition]
         return partition
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How one lag cycle reads its groups, given what the reader can say now: from `views`, by
+    requests for those in `ask`, or not at all (`unreachable`: why no group request may go out)."""
+
+    views: Mapping[str, GroupView]
+    ask: tuple[str, ...]
+    unreachable: str | None = None
+
+
+def answer(log: GroupsLog | None, groups: Iterable[str], failed: str | None,
+           trouble: str | None) -> Answer:
+    """failed: the topic cannot be read for good (e.g. ACLs): requests answer every group.
+    trouble: fetching the topic fails now. Its partitions' leaders are the groups' coordinators,
+    so a DescribeGroups or OffsetFetch would go to a broker that is not answering either; and a
+    group request that times out against an unreachable coordinator aborts the process in
+    librdkafka (2.16) once the coordinator answers after all. So none is sent: every group is
+    unreadable until the connection is probed again (and a fresh reader starts)."""
+    wanted = tuple(dict.fromkeys(groups))
+    if failed is not None or log is None:
+        return Answer({}, wanted)
+    if trouble is not None:
+        return Answer({}, (), f"reading {TOPIC}: {trouble}")
+    views = {g: v for g in wanted if (v := log.view(g)) is not None}
+    return Answer(views, tuple(g for g in wanted if g not in views))
 
 
 def _set_offset(offsets: dict[str, array[int]], topic: str, partition: int, offset: int) -> None:

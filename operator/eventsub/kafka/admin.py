@@ -105,10 +105,13 @@ class ClusterAdmin:
         self._auth_error: KafkaError | None = None
         self._client_certificate = bool(config.get("ssl.certificate.pem"))
         self._group_requests = InFlightLimit(GROUP_REQUESTS_IN_FLIGHT)
-        settings: dict[str, Any] = {**DEFAULTS, **config, "error_cb": self._on_error,
-                                    "logger": logger}
+        self._settings: dict[str, Any] = {**DEFAULTS, **config, "error_cb": self._on_error,
+                                          "logger": logger}
+        self._waiting = 0  # calls awaiting the client's answers
+        self._stranded = False  # a group request expired: see _renew_if_stranded
+        self.renewals = 0  # clients replaced after a group request expired
         try:
-            self._client = AdminClient(settings)
+            self._client = AdminClient(self._settings)
         except _REFUSED as error:  # a setting it refuses, or TLS material it cannot load
             raise self._refused_settings(error) from None
 
@@ -130,10 +133,38 @@ class ClusterAdmin:
         return tls_failure(error.str(), self._client_certificate)
 
     async def _await(self, future: Future[T], what: str) -> T:
+        with self._answers_awaited():
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.request_timeout + 5)
+            except (KafkaException, TimeoutError) as error:
+                raise self._explain(error, what) from None
+
+    @contextlib.contextmanager
+    def _answers_awaited(self) -> Iterator[None]:
+        self._waiting += 1
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.request_timeout + 5)
-        except (KafkaException, TimeoutError) as error:
-            raise self._explain(error, what) from None
+            yield
+        finally:
+            self._waiting -= 1
+            self._renew_if_stranded()
+
+    def _renew_if_stranded(self) -> None:
+        """A group-coordinator request (DescribeGroups, OffsetFetch, ...) that expired while its
+        coordinator was unreachable strands its client: librdkafka (2.16) still holds the request
+        and, once the coordinator answers it after all, handles that answer with the request's
+        reference already released and aborts the process (rd_kafka_enq_once refcount
+        assertion, in the client's main thread). Destroyed before the cluster is back, the
+        client takes the request with it harmlessly; so it is replaced by a fresh one as soon as
+        none of its calls is awaiting an answer any more (destroying a client with requests
+        still pending is another way to abort it)."""
+        if not self._stranded or self._waiting:
+            return
+        self._stranded = False
+        self.renewals += 1
+        logger.warning("a group request to Kafka expired; replacing the admin client before the "
+                       "cluster answers it")
+        # The old client's last reference: destroyed here, while its cluster is unreachable.
+        self._client = AdminClient(self._settings)
 
     def _explain(self, error: BaseException, what: str) -> KafkaRequestError:
         mapped = from_exception(error, what)
@@ -173,6 +204,11 @@ class ClusterAdmin:
         _count(self.calls, what, calls)
         if not futures:
             return {}
+        with self._answers_awaited():
+            results = await self._answers(futures, what)
+        return results
+
+    async def _answers(self, futures: Mapping[Any, Future[Any]], what: str) -> dict[Any, Any]:
         timeout = self.request_timeout + 5
         if len(futures) > 64:
             _, pending = await asyncio.to_thread(concurrent.futures.wait, futures.values(), timeout)
@@ -191,6 +227,8 @@ class ClusterAdmin:
                 results[key] = self._explain(future.exception(), what)  # type: ignore[arg-type]
             else:
                 results[key] = future.result()
+        if what in GROUP_CALLS and expired(futures.values(), pending):
+            self._stranded = True
         return results
 
     async def describe_cluster(self) -> ClusterInfo:
@@ -512,6 +550,24 @@ class ClusterAdmin:
         return await self._gather(self._client.delete_topics(
             names, operation_timeout=self.request_timeout, request_timeout=self.request_timeout),
             "delete topics")
+
+
+# The calls whose requests go to a group coordinator (librdkafka's coordinator requests).
+GROUP_CALLS = frozenset({"describe groups", "list committed offsets", "alter group offsets",
+                         "delete group"})
+
+
+def expired(futures: Iterable[Future[Any]], pending: Iterable[Future[Any]]) -> bool:
+    """Whether any of these answered futures timed out, or is still pending past the wait."""
+    if any(True for _ in pending):
+        return True
+    for future in futures:
+        error = future.exception() if future.done() and not future.cancelled() else None
+        code = error.args[0].code() if isinstance(error, KafkaException) and error.args and \
+            isinstance(error.args[0], KafkaError) else None
+        if code in (KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT):
+            return True
+    return False
 
 
 # Group-coordinator requests in flight at once on one client. librdkafka (2.16) can abort the

@@ -10,7 +10,9 @@ protocol, the topic cannot be read) and for one-shot reads (BatchedReads: they m
 made just before, which the reader may not have read yet), DescribeGroups for those groups and
 then the committed offsets of the groups that described fine (one OffsetFetch per group, as
 confluent-kafka takes one group per call). The group requests go out in waves the admin client
-bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT).
+bounds (kafka.admin GROUP_REQUESTS_IN_FLIGHT). While the reader cannot fetch its topic, whose
+partition leaders are the groups' coordinators, no group request goes out and every group's
+read fails as KafkaUnavailable (core.offsets_log.answer).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from eventsub.core.lag import PartitionOffsets
+from eventsub.core.offsets_log import GroupView
 from eventsub.kafka.admin import ClusterAdmin, GroupInfo
 from eventsub.kafka.errors import KafkaRequestError, KafkaUnavailable
 from eventsub.kafka.offsets_log import OffsetsLogReader
@@ -111,8 +114,14 @@ async def collect(admin: ClusterAdmin, groups: Mapping[str, Sequence[str]],
     a caller that polls), log-start offsets are read only when those it remembers are stale;
     with offsets_log, the groups it knows are read from it (possibly a fetch interval behind)."""
     topics = sorted({t for ts in groups.values() for t in ts})
-    views = offsets_log.views(groups) if offsets_log is not None else {}
-    asked = [g for g in groups if g not in views]
+    views: Mapping[str, GroupView] = {}
+    asked = list(groups)
+    if offsets_log is not None:
+        answer = offsets_log.answer(groups)
+        if answer.unreachable is not None:  # no request at all: see core.offsets_log.answer
+            unreachable = KafkaUnavailable(answer.unreachable)
+            return {g: GroupRead(error=f"{unreachable.reason}: {unreachable.message}") for g in groups}
+        views, asked = answer.views, list(answer.ask)
     try:
         # The metadata request goes first: it raises when the cluster is not answering, and then
         # no group-coordinator request is sent (librdkafka 2.16 aborts the process when such a

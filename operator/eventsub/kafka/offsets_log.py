@@ -9,9 +9,11 @@ buffers are small: the operator's memory target counts every byte it prefetches.
 What it cannot answer, the caller asks Kafka for (kafka.lag.collect): every group until the
 topic has been read up to where it ended when reading started, a group the operator started to
 ask about until its partition has been read again from the beginning, a group of another
-protocol (the consumer protocol of KIP-848, share and streams groups), and every group while the
-reader is failing. When the topic cannot be read at all (e.g. ACLs deny it), it stops for good
-and says so once in the log.
+protocol (the consumer protocol of KIP-848, share and streams groups). While fetching the topic
+fails, no group is asked for at all (core.offsets_log.answer says why) and the lag cycle fails:
+the scaler then closes the reader until the connection's probe succeeds, and starts a fresh one.
+When the topic cannot be read at all (e.g. ACLs deny it), it stops for good and says so once in
+the log; requests answer from then on.
 """
 
 from __future__ import annotations
@@ -23,10 +25,17 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from eventsub.core.offsets_log import DecodeError, GroupsLog, GroupView, UnexpectedPartition
+from eventsub.core.offsets_log import (
+    TOPIC,
+    Answer,
+    DecodeError,
+    GroupsLog,
+    GroupView,
+    UnexpectedPartition,
+    answer,
+)
 
 logger = logging.getLogger("eventsub.kafka")
-TOPIC = "__consumer_offsets"
 
 # Small on purpose: at 10,000 subscriptions the operator's memory target leaves a few MiB for
 # this reader. librdkafka's defaults (64 MiB queued, 50 MiB per fetch) are for throughput.
@@ -88,18 +97,15 @@ class OffsetsLogReader:
         with self._lock:
             return self._log is not None and self._log.caught_up
 
-    def views(self, groups: Iterable[str]) -> dict[str, GroupView]:
-        """The groups this reader can answer for now; the others need requests."""
+    def answer(self, groups: Iterable[str]) -> Answer:
+        """Which groups this reader answers for now, which need requests, or why none may be
+        asked (core.offsets_log.answer)."""
         with self._lock:
-            log = self._log
-            if log is None or self.failed is not None or self._trouble is not None:
-                return {}
-            answered = {}
-            for group in groups:
-                view = log.view(group)
-                if view is not None:
-                    answered[group] = view
-            return answered
+            return answer(self._log, groups, self.failed, self._trouble)
+
+    def views(self, groups: Iterable[str]) -> dict[str, GroupView]:
+        """The groups this reader can answer for now."""
+        return dict(self.answer(groups).views)
 
     # -- the reader's thread ---------------------------------------------------------------
 

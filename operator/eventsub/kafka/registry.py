@@ -61,6 +61,8 @@ class ConnectionRegistry:
         if entry is not None:
             self._retire(entry.admin)
             entry.admin = ClusterAdmin(entry.config, self.request_timeout)
+            # The merged reads too: they held the old client, which kept it alive for good.
+            entry.reads = BatchedReads(entry.admin)
 
     def get(self, key: str) -> Entry | None:
         return self._entries.get(key)

@@ -56,9 +56,9 @@ _HEALTH_REASONS = {OK: "Consuming", UNKNOWN: "Consuming", WARN: "FallingBehind",
 
 class Scaler:
     def __init__(self, kube: Kube, cache: ObjectCache, connections: Connections,
-                 clock: Callable[[], float] = time.monotonic, offsets_log: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic, offsets_log: bool = True) -> None:
         self.kube, self.cache, self.connections, self.clock = kube, cache, connections, clock
-        self.use_offsets_log = offsets_log  # EVENTSUB_OFFSETS_LOG (config.py says why it is off)
+        self.use_offsets_log = offsets_log  # EVENTSUB_OFFSETS_LOG (on by default)
         self.targets: dict[str, Target] = {}
         self.keeper = OffsetKeeper(kube)
         self.activity = ActivityTracker()  # per event, for the catalog
@@ -141,15 +141,17 @@ class Scaler:
         started = time.monotonic()
         entry = self.connections.available(connection)
         if entry is None:
+            self._close_offsets_log(connection)
             problem = self.connections.problem(connection)
             reads = {t.group: GroupRead(error=f"{problem.reason}: {problem.message}") for t in targets}
         else:
             groups: dict[str, list[str]] = {}
             for t in targets:
                 groups.setdefault(t.group, []).extend(t.topics)
-            reads = await collect(entry.admin, groups, self._log_starts[connection],
-                                  self._offsets_log(connection, entry)
-                                  if self.use_offsets_log else None)
+            reader = self._offsets_log(connection, entry) if self.use_offsets_log else None
+            reads = await collect(entry.admin, groups, self._log_starts[connection], reader)
+            if reader is not None:
+                metrics.OFFSETS_LOG_CAUGHT_UP.labels(connection).set(1 if reader.caught_up else 0)
             self._heal(connection, reads)
             self._sample_activity(connection, reads)
             await self._keep_offsets(targets, reads, entry)
@@ -182,7 +184,20 @@ class Scaler:
         holds a consumer, its thread and its buffers)."""
         used = {t.connection for t in self.targets.values()}
         for connection in [c for c in self._offsets_logs if c not in used]:
-            self._offsets_logs.pop(connection).close(timeout=0)
+            self._close_offsets_log(connection)
+
+    def _close_offsets_log(self, connection: str) -> None:
+        """No reader while the connection is unavailable: the next cycle after its probe
+        succeeds starts a fresh one, whose view is trusted only once it has read the topic up to
+        where it then ends (requests answer meanwhile). A reader kept across the outage could
+        not say when it is current again: its consumer reports no end of partition it has
+        already reported, and a fetch error stays its last word until a new record comes."""
+        reader = self._offsets_logs.pop(connection, None)
+        if reader is not None:
+            metrics.forget_offsets_log(connection)
+            logger.info("closing the __consumer_offsets reader of %s until its probe succeeds",
+                        connection)
+            reader.close(timeout=0)
 
     def _sample_activity(self, connection: str, reads: dict[str, GroupRead]) -> None:
         """Each topic's summed log-end offsets, as this cycle read them, for the catalog."""
