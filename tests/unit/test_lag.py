@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventsub.api.subscription import ScalingPolicy
@@ -58,8 +58,11 @@ def test_lag_seconds() -> None:
 
 
 def test_rate_over_a_window() -> None:
-    assert rate(SAMPLES, window=30, now=120.0) == pytest.approx(15.0)
-    assert rate(SAMPLES[:1], window=30, now=120.0) is None
+    pairs = [(s.time, s.offset) for s in SAMPLES]
+    assert rate(pairs, window=30, now=120.0) == pytest.approx(15.0)
+    assert rate(pairs[:1], window=30, now=120.0) is None
+    assert rate([(90.0, 0), (95.0, None), (120.0, 300)], window=30, now=120.0) == pytest.approx(10.0)
+    assert rate([(90.0, 300), (120.0, 0)], window=30, now=120.0) == 0.0  # never negative
 
 
 def _samples(*rows: tuple[float, int | None, int, str | None]) -> list[HealthSample]:
@@ -193,3 +196,38 @@ def test_no_stall_without_a_whole_window_of_no_progress_since_the_owner_got_it(
         quiet = [s for s in samples if s.time >= latest.time - 30]
         assert latest.owner is not None and all(s.lag > 0 for s in quiet)
         assert len({s.committed for s in quiet}) == 1 and len({s.owner for s in quiet}) == 1
+
+
+# One read of a partition: (seconds since the previous read, present in this read (mostly),
+# committed offset, lag, owner). Few distinct values, so that runs of equal samples are common.
+_READ = st.tuples(st.one_of(st.integers(1, 6), st.integers(1, 40)), st.integers(0, 9).map(bool),
+                  st.sampled_from([None, 5, 6, 9]), st.sampled_from([0, 3, 4]),
+                  st.sampled_from([None, "a", "b"]))
+
+
+@settings(max_examples=400)
+@given(st.lists(_READ, min_size=1, max_size=40), st.sampled_from([1, 5, 10]))
+def test_the_kept_history_rebuilds_every_sample_of_the_health_window(
+        reads: list[tuple[int, bool, int | None, int, str | None]], poll_seconds: int) -> None:
+    """The history keeps only changes; the health rules must see exactly the samples a plain
+    list of every read (within two windows, reset when the partition was missing) holds."""
+    history, plain, now = History(), list[HealthSample](), 0.0
+    window = max(6 * poll_seconds, 30.0)
+    for gap, present, committed, lag, owner in reads:
+        now += gap
+        offsets = [PartitionOffsets("other", 0, 0, 10, 10)]  # keeps the reads going
+        if present:
+            end = lag + (committed or 0)
+            offsets.append(PartitionOffsets("t", 0, 0, end, committed))
+            plain = [s for s in plain if s.time >= now - 2 * window]
+            plain.append(HealthSample(now, committed, lag, owner))
+        else:
+            plain = []
+        history = observe(history, offsets, members=1, replicas=1, start_position="Earliest",
+                          poll_seconds=poll_seconds, now=now, owners={("t", 0): owner} if owner else {}
+                          ).history
+        kept = history.partitions.get(("t", 0))
+        if present:
+            assert kept is not None and kept.samples(history.reads) == tuple(plain)
+        else:
+            assert kept is None

@@ -8,7 +8,7 @@ kafka-lag-exporter does.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 START_EARLIEST, START_LATEST = "Earliest", "Latest"
@@ -70,9 +70,11 @@ def lag_seconds(samples: Sequence[OffsetSample], position: int, log_end: int, no
     return max(0.0, now - produced) if produced is not None else 0.0
 
 
-def rate(samples: Sequence[OffsetSample], window: float, now: float) -> float | None:
-    """Offsets per second over the last `window` seconds of samples, if two samples span it."""
-    recent = [s for s in samples if s.time >= now - window]
-    if len(recent) < 2 or recent[-1].time <= recent[0].time:
+def rate(samples: Iterable[tuple[float, int | None]], window: float, now: float) -> float | None:
+    """Offsets per second over the last `window` seconds of (time, offset) samples (oldest
+    first; None offsets skipped), if two samples span it."""
+    recent = [(t, o) for t, o in samples if o is not None and t >= now - window]
+    if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
         return None
-    return max(0.0, (recent[-1].offset - recent[0].offset) / (recent[-1].time - recent[0].time))
+    (first_time, first), (last_time, last) = recent[0], recent[-1]
+    return max(0.0, (last - first) / (last_time - first_time))

@@ -109,9 +109,8 @@ def _stored_loop_message(body: Body) -> str | None:
 
 def _export(findings: Findings, services: list[str]) -> None:
     metrics.CATALOG_FEEDBACK_LOOPS.set(len(findings.cycles))
-    for key in services:
-        namespace, name = key.split("/", 1)
-        metrics.SUBSCRIPTION_FEEDBACK_LOOP.labels(namespace, name).set(int(key in findings.loops))
+    metrics.FEEDBACK_LOOPS.replace({tuple(key.split("/", 1)): {
+        metrics.FEEDBACK_LOOP: int(key in findings.loops)} for key in services})
     metrics.CATALOG_FINDINGS.labels("undocumented_events").set(len(findings.undocumented))
     metrics.CATALOG_FINDINGS.labels("unproduced_subscriptions").set(
         len({s for s, _ in findings.unproduced}))

@@ -278,13 +278,12 @@ class Scaler:
 
     def _export(self, target: Target, observation: Observation | None) -> None:
         ns, name = target.ref.namespace, target.ref.name
-        metrics.SUBSCRIPTION_REPLICAS.labels(ns, name).set(target.replicas or 0)
-        metrics.SUBSCRIPTION_DESIRED.labels(ns, name).set(target.desired or 0)
-        if observation is None:
-            return
-        metrics.SUBSCRIPTION_LAG.labels(ns, name).set(observation.snapshot.total_lag)
-        metrics.PARTITIONS.set(ns, name, ((v.topic, v.partition, v.lag, v.lag_seconds)
-                                          for v in observation.partitions))
+        figures = {metrics.REPLICAS: target.replicas or 0, metrics.DESIRED: target.desired or 0}
+        if observation is not None:  # else the last lag read stays
+            figures[metrics.LAG] = observation.snapshot.total_lag
+            metrics.PARTITIONS.set(ns, name, ((v.topic, v.partition, v.lag, v.lag_seconds)
+                                              for v in observation.partitions))
+        metrics.SUBSCRIPTIONS.set((ns, name), figures)
 
     async def _write_status(self, target: Target, decision: Decision,
                             observation: Observation | None, read: GroupRead) -> bool:
