@@ -20,7 +20,7 @@ from confluent_kafka.admin import AdminClient
 from conftest import Kube, fresh_namespace
 from localstack import LocalStack, StackInfo
 from operator_process import REPO, OperatorProcess
-from resources import create, get, resource, wait_condition
+from resources import consumed_topic, get, wait_condition
 from support import eventually, unique
 
 PARTITIONS = 4
@@ -78,24 +78,14 @@ def test_the_reader_stops_during_an_outage_and_resumes_with_the_view_requests_gi
     operator = OperatorProcess(crds, tmp_path / "operator.log",
                                {"EVENTSUB_NAMESPACES": namespace, "EVENTSUB_OFFSETS_LOG": "true"})
     try:
-        create(kube, namespace, resource("KafkaConnection", "local",
-                                         {"bootstrapServers": [bootstrap]}))
-        topic = unique("olog-outage")
-        create(kube, namespace, resource("EventTopic", "t", {
-            "connectionRef": {"name": "local"}, "topicName": topic, "partitions": PARTITIONS}))
-        wait_condition(kube, namespace, "EventTopic", "t", reason="InSync")
-        create(kube, namespace, resource("EventSubscription", "s", {
-            "connectionRef": {"name": "local"}, "topics": [{"eventTopic": "t"}],
-            "startPosition": "Earliest",
-            "scaling": {"minReplicas": 0, "maxReplicas": 4, "lagThreshold": 1000,
-                        "pollIntervalSeconds": 1},
-            "template": {"spec": {"containers": [{"name": "c", "image": "example/consumer:1"}]}}}))
-        group = f"{namespace}.s"
+        topic = consumed_topic(kube, namespace, bootstrap, partitions=PARTITIONS, scaling={
+            "minReplicas": 0, "maxReplicas": 4, "lagThreshold": 1000, "pollIntervalSeconds": 1})
+        group = f"{namespace}.workers"
         producer = Producer({"bootstrap.servers": bootstrap})
         for i in range(400):  # 100 per partition; nobody consumes (the pods are kwok's)
             producer.produce(topic, b"x", partition=i % PARTITIONS)
         assert producer.flush(30) == 0
-        wait_condition(kube, namespace, "EventSubscription", "s", type_="LagAvailable",
+        wait_condition(kube, namespace, "EventSubscription", "workers", type_="LagAvailable",
                        reason="LagRead")
         _commit(bootstrap, group, topic, [10, 20, 30, 40])
 
@@ -104,7 +94,7 @@ def test_the_reader_stops_during_an_outage_and_resumes_with_the_view_requests_gi
             if operator.metric(CAUGHT_UP, {"connection": connection}) != 1:
                 return False
             lag, state = _lag_by_requests(bootstrap, group, topic)
-            status = get(kube, namespace, "EventSubscription", "s").get("status") or {}
+            status = get(kube, namespace, "EventSubscription", "workers").get("status") or {}
             read = next((c for c in status.get("conditions", []) if c["type"] == "LagAvailable"), {})
             return status.get("totalLag") == lag and f": {state}, 0 member(s)" in read.get("message", "")
 
@@ -113,13 +103,13 @@ def test_the_reader_stops_during_an_outage_and_resumes_with_the_view_requests_gi
         stack = LocalStack(Path(crds.run_dir))
         stack.stop_kafka(crds)
         try:
-            wait_condition(kube, namespace, "EventSubscription", "s", type_="LagAvailable",
+            wait_condition(kube, namespace, "EventSubscription", "workers", type_="LagAvailable",
                            status="False", reason="LagUnavailable", timeout=60)
             eventually(lambda: operator.metric(CAUGHT_UP, {"connection": connection}) is None, 60,
                        what="no reader while Kafka is unreachable")
         finally:
             stack.start_kafka(crds)
-        wait_condition(kube, namespace, "EventSubscription", "s", type_="LagAvailable",
+        wait_condition(kube, namespace, "EventSubscription", "workers", type_="LagAvailable",
                        reason="LagRead", timeout=90)
         # Committed after the outage: only a reader reading again shows it.
         _commit(bootstrap, group, topic, [50, 60, 70, 80])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 
@@ -50,6 +51,24 @@ def test_managed_fields_are_not_held() -> None:
     assert held["metadata"]["labels"] == {"team": "x"} and held["spec"] == {"partitions": 1}
     body["metadata"]["labels"]["team"] = "y"  # still a copy
     assert held["metadata"]["labels"] == {"team": "x"}
+
+
+def test_the_copy_is_deep_and_shares_equal_strings() -> None:
+    text = json.dumps({"metadata": {"namespace": "a", "name": "t"}, "spec": {"replicas": 2},
+                       "status": {"conditions": [{"type": "Ready", "status": "True",
+                                                  "observedGeneration": 3, "ok": True,
+                                                  "message": "m" * 200, "none": None}]}})
+    first, second = json.loads(text), json.loads(text)
+    cache = ObjectCache()
+    cache.apply("eventtopics", None, first)
+    cache.apply("eventtopics", None, {**second, "metadata": {"namespace": "b", "name": "t"}})
+    held, other = cache.get("eventtopics", "a/t"), cache.get("eventtopics", "b/t")
+    assert held == json.loads(text) and other is not None
+    ready, again = held["status"]["conditions"][0], other["status"]["conditions"][0]
+    assert ready["type"] is again["type"] and next(iter(ready)) is next(iter(again))
+    first["status"]["conditions"][0]["type"] = "Gone"  # nested: still a copy
+    first["status"]["conditions"].append({})
+    assert held == json.loads(text)
 
 
 def _versioned(namespace: str, name: str, version: str) -> dict[str, object]:

@@ -21,6 +21,7 @@ from eventsub.kube.client import REQUEST_TIMEOUT, drain_writes, whoami
 from eventsub.kube.events import POSTER
 from eventsub.kube.leases import LeaseStore
 from eventsub.reconcilers.wiring import Runtime
+from eventsub.runtime import heap
 from eventsub.runtime.leadership import Campaign, LeaderElector
 from eventsub.runtime.relist import Relister
 
@@ -71,6 +72,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     relister = Relister(runtime.cache, runtime.observe, config.namespaces, config.relist_seconds)
     await relister.prime()
     memo["relist"] = asyncio.create_task(relister.run())
+    memo["heap"] = asyncio.create_task(heap.release_periodically())
     elector = None
     if config.leader_election:
         elector = LeaderElector(LeaseStore(config.lease_namespace, config.lease_name),
@@ -133,10 +135,11 @@ def _about(config: OperatorConfig, elector: LeaderElector | None) -> dict[str, o
 
 @kopf.on.cleanup()
 async def stop_runtime(memo: kopf.Memo, **_: Any) -> None:
-    relist: asyncio.Task[None] | None = memo.get("relist")
-    if relist is not None:
-        relist.cancel()
-        await asyncio.gather(relist, return_exceptions=True)
+    for name in ("relist", "heap"):
+        task: asyncio.Task[None] | None = memo.get(name)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     runtime: Runtime | None = memo.get("runtime")
     campaign: Campaign | None = memo.get("campaign")
     if campaign is not None:
