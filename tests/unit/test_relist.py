@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from kopf._cogs.structs.references import match_namespace
 
 from eventsub.config import OperatorConfig
-from eventsub.core.relist import ghosts, list_scopes, revision
+from eventsub.core.relist import ghosts, in_scope, list_scopes, revision
 from eventsub.kube import listing
 from eventsub.kube.listing import Listing
 from eventsub.runtime.cache import ObjectCache
@@ -398,6 +399,47 @@ def test_priming_fills_the_cache_referents_first_and_keeps_newer_bodies() -> Non
         "kafkaconnections", "eventtopics", "eventsubscriptions", "eventreplays"]
     assert cache.get("eventtopics", "a/u") is not None
     assert cache.get("eventtopics", "a/t") == held_new
+
+
+def test_priming_with_patterns_keeps_only_the_namespaces_they_match() -> None:
+    api = FakeApi("20", {"team-a": [_body("team-a", "t", "9")], "other": [_body("other", "t", "9")]})
+    relister, cache, _ = _relister(api, ("team-*",))
+    asyncio.run(relister.prime())
+    assert [key for key, _ in cache.items("eventtopics")] == ["team-a/t"]
+
+
+@pytest.mark.parametrize(("namespace", "namespaces", "expected"), [
+    ("anything", (), True),
+    ("team-a", ("team-a",), True),
+    ("team-ab", ("team-a",), False),
+    ("team-b", ("team-a", "team-b"), True),
+    ("t-1", ("t-*",), True),
+    ("t-", ("t-*",), True),
+    ("st-1", ("t-*",), False),
+    ("t-1", ("t-?",), True),
+    ("t-12", ("t-?",), False),
+    ("T-1", ("t-*",), False),  # namespaces are lower case; matching is exact
+    # a leading exclusion stands after an implied `*`
+    ("default", ("!kube-*",), True),
+    ("kube-system", ("!kube-*",), False),
+    # exclusions within one pattern, and a later glob that takes one back
+    ("myapp-test", ("myapp-*, !*-pr-*, *pr-123",), True),
+    ("myapp-pr-123", ("myapp-*, !*-pr-*, *pr-123",), True),
+    ("myapp-pr-456", ("myapp-*, !*-pr-*, *pr-123",), False),
+    ("otherapp-pr-123", ("myapp-*, !*-pr-*, *pr-123",), False),
+    ("otherapp-pr-123", ("!*-pr-*, *pr-123",), True),
+    ("myapp-pr-456", ("!*-pr-*, *pr-123",), False),
+    # several patterns: any one that matches
+    ("team-x", ("team-*", "!team-x"), True),
+    ("other", ("team-*", "!team-x"), True),
+    ("other", ("team-*", "dev"), False),
+    ("dev", ("team-*", "dev"), True),
+])
+def test_namespaces_in_scope_match_as_kopf_matches_them(namespace: str, namespaces: tuple[str, ...],
+                                                       expected: bool) -> None:
+    assert in_scope(namespace, namespaces) is expected
+    if len(namespaces) == 1:  # as kopf itself matches one pattern
+        assert match_namespace(namespace, namespaces[0]) is expected
 
 
 def test_priming_goes_on_when_a_list_fails() -> None:

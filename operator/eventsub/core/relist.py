@@ -31,6 +31,7 @@ object (or a list) whose version is not an integer is never dropped on this evid
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Container, Mapping
 
 
@@ -72,3 +73,25 @@ def list_scopes(namespaces: tuple[str, ...]) -> tuple[str | None, ...]:
     if not namespaces or any(mark in name for name in namespaces for mark in "*?!,"):
         return (None,)
     return tuple(dict.fromkeys(namespaces))
+
+
+def in_scope(namespace: str, namespaces: tuple[str, ...]) -> bool:
+    """Does the operator watch this namespace? All when `namespaces` is empty; else when any of
+    them matches it, each an exact name or a kopf-style pattern: comma-separated globs (`*`,
+    `?`), read left to right, where `!glob` excludes what the globs before it matched, a later
+    plain glob takes back a namespace the first one matched, and a leading `!glob` stands after
+    an implied `*` (so `!kube-*` alone is every namespace but those)."""
+    return not namespaces or any(_matches(namespace, pattern) for pattern in namespaces)
+
+
+def _matches(namespace: str, pattern: str) -> bool:
+    globs = [glob.strip() for glob in pattern.split(",")]
+    if globs[0].startswith("!"):
+        globs.insert(0, "*")
+    first = matched = fnmatch.fnmatchcase(namespace, globs[0])
+    for glob in globs[1:]:
+        if glob.startswith("!"):
+            matched = matched and not fnmatch.fnmatchcase(namespace, glob.lstrip("!"))
+        else:
+            matched = matched or (first and fnmatch.fnmatchcase(namespace, glob))
+    return matched

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION, EVENT_TOPIC, KAFKA_CONNECTION
-from eventsub.core.relist import ghosts, list_scopes, stale
+from eventsub.core.relist import ghosts, in_scope, list_scopes, stale
 from eventsub.kube.listing import Listing, list_objects
 from eventsub.runtime.cache import Body, ObjectCache, key_of
 
@@ -32,6 +32,7 @@ class Relister:
     def __init__(self, cache: ObjectCache, observe: Observe, namespaces: tuple[str, ...],
                  period_seconds: float, lister: Lister = list_objects) -> None:
         self.cache, self.observe, self.lister = cache, observe, lister
+        self.namespaces = namespaces
         self.scopes = list_scopes(namespaces)
         self.period_seconds = period_seconds
 
@@ -61,8 +62,10 @@ class Relister:
                                    f"in {namespace}" if namespace else "cluster-wide",
                                    type(error).__name__, error)
                     continue
+                # Patterns are listed cluster-wide: only the namespaces they match are ours.
                 for body in listing.items:  # an older body than one held is ignored
-                    self.observe(plural, "ADDED", body)
+                    if in_scope(body["metadata"].get("namespace", ""), self.namespaces):
+                        self.observe(plural, "ADDED", body)
 
     async def relist_all(self) -> None:
         for plural in KINDS:
