@@ -56,6 +56,13 @@ def operator_process(info: StackInfo, **env: str) -> Iterator[subprocess.Popen[b
         terminate(process, grace_seconds=60)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time a process has used so far: (user, kernel) seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def rss_mib(pid: int, peak: bool = False) -> float:
     field = "VmHWM:" if peak else "VmRSS:"
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
