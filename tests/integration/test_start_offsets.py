@@ -6,13 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import Kube
 from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
-from resources import CONSUMER_TEMPLATE, condition, create, get, patch_spec, resource, wait_condition
+from resources import (
+    CONSUMER_TEMPLATE,
+    condition,
+    create,
+    event_posted,
+    get,
+    patch_spec,
+    resource,
+    wait_condition,
+)
 from support import eventually, unique
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -64,7 +73,7 @@ def test_latest_with_min_replicas_zero_wakes_on_what_is_produced_after_it_exists
     _produce(bootstrap, topic, [0, 1, 2], 10)  # before the subscription: never for it
     before = _log_ends(bootstrap, topic, 3)
     body = _subscribe(kube, namespace, min_replicas=0)
-    assert body["status"]["startOffsetsTime"]
+    assert body["status"]["startOffsetsTime"] and body["status"]["startOffsetsCommitted"] is True
     assert _replicas(kube, namespace) == 0
     with ConsumerRunner(kube.core, namespace, "workers", tmp_path) as runner:
         _produce(bootstrap, topic, [0, 1, 2], 34)  # 102 after it: lag 102, threshold 20
@@ -74,6 +83,27 @@ def test_latest_with_min_replicas_zero_wakes_on_what_is_produced_after_it_exists
         assert all(o >= before[p] for _, p, o in runner.processed()), "a message from before"
     assert (get(kube, namespace, "EventSubscription", "workers")["status"]["startOffsetsTime"]
             == body["status"]["startOffsetsTime"])  # set once
+
+
+def test_a_group_with_offsets_keeps_them_and_since_nothing_was_committed_it_is_renewed(
+        kube: Kube, namespace: str, stack_info: StackInfo, kafka_admin: AdminClient) -> None:
+    # Offsets committed before the subscription existed (an earlier consumer of the group): its
+    # start moves nothing and commits nothing, so the moment it was settled says nothing of
+    # when Kafka's offset retention clock started; the retention guard renews the Empty group
+    # at once instead of a retention period later (when Kafka could have expired them).
+    bootstrap = stack_info.kafka_bootstrap
+    topic = _world(kube, namespace, bootstrap, partitions=2, min_replicas=0)
+    _produce(bootstrap, topic, [0, 1], 5)
+    group, committed = f"{namespace}.workers", [TopicPartition(topic, 0, 2), TopicPartition(topic, 1, 3)]
+    kafka_admin.alter_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, committed)])[group].result(15)
+    body = _subscribe(kube, namespace, min_replicas=0)
+    assert body["status"]["startOffsetsTime"] and body["status"]["startOffsetsCommitted"] is False
+    event_posted(kube, namespace, "workers", "OffsetsRenewed", timeout=60)
+    listed = kafka_admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in (0, 1)])])
+    offsets = {tp.partition: tp.offset for tp in listed[group].result(15).topic_partitions}
+    assert offsets == {0: 2, 1: 3}  # renewed where they were, never moved to the start
 
 
 def test_partitions_added_later_are_read_from_their_beginning(

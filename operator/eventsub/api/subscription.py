@@ -147,9 +147,13 @@ class SubscriptionWiringStatus(CommonStatus):
     deployment_name: str | None = None
     """Name of the owned consumer Deployment."""
     start_offsets_time: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
-    """When the operator committed the group's start offsets (RFC 3339), before any consumer
-    ran: lag counts everything produced since. A partition without a committed offset after
-    that (one added later) is read from its beginning."""
+    """When the operator settled where the group starts (RFC 3339), before any consumer ran:
+    lag counts everything produced since. A partition without a committed offset after that
+    (one added later) is read from its beginning."""
+    start_offsets_committed: bool | None = None
+    """Whether settling the start committed offsets. False when the group had members or every
+    partition already had an offset: nothing was committed then, so Kafka's offset retention
+    clock did not restart."""
 
 
 class SubscriptionLagStatus(ConditionsStatus):

@@ -42,10 +42,11 @@ class OffsetKeeper:
         """Called with each lag read: starts a renewal in the background when one is due."""
         if target.keeper.renewed is None:  # first sight (e.g. after a restart): what status knows
             _seed(target, body)
-        if target.keeper.renewed is None:
+        if target.keeper.renewed is None and not (body.get("status") or {}).get("startOffsetsTime"):
             # Not yet stamped: the subscription's first wiring commits the start offsets and
             # stamps status, which this body (from the cache) may not show yet. Renewing now
-            # would repeat that commit for every new subscription.
+            # would repeat that commit for every new subscription. (Stamped without a commit,
+            # no moment is known: renewal_due renews an Empty group with offsets at once.)
             return
         if read.error is not None or not self._idle(target.key):
             return
@@ -102,10 +103,13 @@ class OffsetKeeper:
 def _seed(target: Target, body: Mapping[str, Any]) -> None:
     """Takes from status the latest moment Kafka's retention clock surely restarted: the
     operator's last renewal, or its commit of the start offsets (a commit restarts the clock of
-    a group that never had a member)."""
+    a group that never had a member). Settling the start without a commit (the group had
+    offsets or members already), or a status from a version that did not say, restarted
+    nothing: with no other stamp, an Empty group is renewed at once."""
     status = body.get("status") or {}
     target.offsets_renewed_time = target.offsets_renewed_time or status.get("offsetsRenewedTime")
-    stamps = [s for s in (target.offsets_renewed_time, status.get("startOffsetsTime")) if s]
+    committed = status.get("startOffsetsTime") if status.get("startOffsetsCommitted") else None
+    stamps = [s for s in (target.offsets_renewed_time, committed) if s]
     if stamps:
         target.keeper = with_known_renewal(target.keeper, max(_seconds(s) for s in stamps))
 

@@ -118,7 +118,7 @@ class SubscriptionReconciler(EachKey):
         topics = self._topic_names(namespace, spec)
         group = spec.consumer_group or default_group(namespace, name)
         await self._ensure_dead_letter_topic(connection_key, spec)
-        started = await self._start_offsets(body, connection_key, group, topics, spec)
+        started, committed = await self._start_offsets(body, connection_key, group, topics, spec)
         manual = spec.scaling.mode == "Manual"
         # Replicas are set here only when the Deployment is created (see kube.deployments).
         initial = 0 if self.held(key) is not None else spec.scaling.min_replicas
@@ -137,21 +137,23 @@ class SubscriptionReconciler(EachKey):
         facts = SubscriptionWiringStatus(consumer_group=group, topics=topics,
                                          topics_summary=",".join(topics),
                                          deployment_name=deployment_name(name),
-                                         start_offsets_time=started)
+                                         start_offsets_time=started,
+                                         start_offsets_committed=committed)
         mode = "manual scaling" if manual else \
             f"{spec.scaling.min_replicas}..{spec.scaling.max_replicas} replicas on lag"
         return facts, f"Deployment {deployment_name(name)} consumes {', '.join(topics)} as group " \
                       f"{group} ({mode})"
 
     async def _start_offsets(self, body: Body, connection_key: str, group: str, topics: list[str],
-                             spec: EventSubscriptionSpec) -> str:
-        """When the group's start offsets were committed: the first time, now, before the
-        Deployment exists (see core.start_offsets). A partition that has a committed offset is
-        never moved, and a group with members (consumers outside the Deployment, or a
-        subscription from an earlier version) is left as it is."""
-        known = read_status(body, SubscriptionWiringStatus).start_offsets_time
-        if known is not None:
-            return known
+                             spec: EventSubscriptionSpec) -> tuple[str, bool | None]:
+        """When the group's start was settled, and whether that committed offsets: the first
+        time, now, before the Deployment exists (see core.start_offsets). A partition that has
+        a committed offset is never moved, and a group with members (consumers outside the
+        Deployment, or a subscription from an earlier version) is left as it is: then nothing
+        is committed, and the offset keeper must not count this moment as a commit."""
+        known = read_status(body, SubscriptionWiringStatus)
+        if known.start_offsets_time is not None:
+            return known.start_offsets_time, known.start_offsets_committed
         entry = self.connections.available(connection_key)
         if entry is None:
             problem = self.connections.problem(connection_key)
@@ -169,7 +171,7 @@ class SubscriptionReconciler(EachKey):
                 raise SubscriptionProblem("StartOffsetsNotSet", error.message, retry=True) from None
             logger.info("group %s starts at %s on %d partition(s)", group,
                         spec.start_position.lower(), len(offsets))
-        return now_rfc3339()
+        return now_rfc3339(), bool(offsets)
 
     def _schema_version(self, namespace: str, body: Body) -> tuple[bool, str, str] | None:
         """SchemaVersion: the value schema versions the subscription expects, against what its
