@@ -17,6 +17,9 @@ from eventsub.config import OperatorConfig
 from eventsub.handlers import registry as _handlers  # noqa: F401
 
 logger = logging.getLogger("eventsub")
+# Each line with its time, logger and level (kopf's full layout) in plain text: a line without
+# its time cannot be put beside the Events and metrics of the same moment.
+LOG_FORMATS = {"plain": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
 
 
 def _announce_when_ready(ready: threading.Event, stop: threading.Event) -> None:
@@ -35,7 +38,7 @@ def main() -> None:
         raise SystemExit(2) from None
     kopf.configure(
         verbose=config.verbose,
-        log_format=kopf.LogFormat.JSON if config.log_format == "json" else kopf.LogFormat.PLAIN,
+        log_format=LOG_FORMATS[config.log_format],
     )
     if not config.verbose:
         # kopf reports every handled watch event at INFO; ours says what changed instead.
