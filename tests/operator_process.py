@@ -87,11 +87,13 @@ class OperatorProcess:
 
     def metric(self, name: str, labels: dict[str, str]) -> float | None:
         """One sample of the process's /metrics, or None when it is not there."""
-        for family in text_string_to_metric_families(self.metrics()):
-            for sample in family.samples:
-                if sample.name == name and sample.labels == labels:
-                    return float(sample.value)
-        return None
+        return self.metric_values(labels).get(name)
+
+    def metric_values(self, labels: dict[str, str]) -> dict[str, float]:
+        """Every sample with exactly these labels, by name, from one scrape (so they agree)."""
+        return {sample.name: float(sample.value)
+                for family in text_string_to_metric_families(self.metrics())
+                for sample in family.samples if sample.labels == labels}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

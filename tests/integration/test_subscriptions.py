@@ -93,6 +93,33 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
     assert status["lastScaleReason"]
 
 
+def test_a_fresh_backlog_with_a_consumer_present_scales_out_on_the_first_poll_that_sees_it(
+        kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path,
+        operator: OperatorProcess) -> None:
+    topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
+        "minReplicas": 1, "maxReplicas": 4, "lagThreshold": 50, "pollIntervalSeconds": 3})
+    ours = {"namespace": namespace, "subscription": "workers"}
+    with ConsumerRunner(kube.core, namespace, "workers", tmp_path, delay_ms=20):
+        eventually(lambda: assigned_partitions(stack_info.kafka_bootstrap, f"{namespace}.workers")
+                   == 4, timeout=60, what="the consumer owning the 4 partitions")
+        eventually(lambda: operator.metric("eventsub_subscription_lag", ours) == 0,
+                   what="a lag read of the idle group")
+        _produce(stack_info.kafka_bootstrap, topic, 4, 2000)
+        # Scraped many times per poll, so each poll's lag and recommendation (exported together)
+        # is seen: on the old rule the first poll showed the backlog with a recommendation of 1.
+        seen: list[dict[str, float]] = []
+
+        def scaled_out() -> bool:
+            seen.append(operator.metric_values(ours))
+            return seen[-1].get("eventsub_subscription_replicas") == 4
+
+        eventually(scaled_out, timeout=30, interval=0.05, what="scaled out to 4")
+    backlog = [s for s in seen if s.get("eventsub_subscription_lag", 0) > 1000]
+    assert backlog, seen  # the scale happened on a poll that saw the backlog
+    late = [s for s in backlog if s.get("eventsub_subscription_desired_replicas") != 4]
+    assert not late, f"a poll saw the backlog and recommended fewer than 4: {late[0]}"
+
+
 def test_a_stuck_partition_does_not_scale_out(
         kube: Kube, namespace: str, stack_info: StackInfo, tmp_path: Path) -> None:
     topic = _setup(kube, namespace, stack_info, partitions=4, scaling={
