@@ -98,17 +98,21 @@ class ReadyWatch:
 
 
 def settle(core: client.CoreV1Api, info: StackInfo, timeout: float = 900) -> float:
-    """Waits until an earlier run is over, and returns the seconds waited: its namespace deleted
-    (the API server and the controller-manager delete its 1,000 EventTopics and Events after
-    the bench returns), its Kafka topics' files gone (the broker deletes them a minute after
-    the topics), and QUIET_SECONDS more. Sooner, the broker's 5,000 new files for the burst
-    cost the kernel seconds of CPU (see QUIET_SECONDS) on the cores the run is measured on."""
+    """Waits until an earlier run is over, and returns the seconds waited: its namespace, and
+    any other being deleted, gone (the API server and the controller-manager delete its 1,000
+    EventTopics and Events after the bench returns), its Kafka topics' files gone (the broker
+    deletes them a minute after the topics), and QUIET_SECONDS more. Sooner, the broker's
+    5,000 new files for the burst cost the kernel seconds of CPU (see QUIET_SECONDS) on the
+    cores the run is measured on."""
     data = Path(info.run_dir) / "kafka" / "data"  # the local stack's broker (localstack.stack)
     started = time.monotonic()
     last_deletion: float | None = None
     while time.monotonic() - started < timeout:
+        # Any namespace being deleted too: deleting another bench's 10,000 objects is minutes
+        # of API-server work on the same cores.
         namespaces = [n.metadata.name for n in core.list_namespace().items
-                      if (n.metadata.name or "").startswith("bench-topics-")]
+                      if (n.metadata.name or "").startswith("bench-topics-")
+                      or (n.status and n.status.phase == "Terminating")]
         deleting = [d for d in data.iterdir() if d.name.endswith("-delete")] if data.is_dir() else []
         if namespaces or deleting:
             last_deletion = time.monotonic()
