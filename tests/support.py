@@ -31,6 +31,14 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def group_members(bootstrap: str, group: str) -> int:
+    """How many members the group has, whatever its state."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    return len(admin.describe_consumer_groups([group])[group].result(timeout=10).members)
+
+
 def assigned_partitions(bootstrap: str, group: str) -> int:
     """How many partitions the members of a Stable group own (0 while it is not Stable)."""
     from confluent_kafka import ConsumerGroupState

@@ -19,7 +19,7 @@ from localstack import StackInfo
 from localstack.consumers import ConsumerRunner
 from operator_process import OperatorProcess
 from resources import condition, consumed_topic, event_posted, get, wait_condition
-from support import assigned_partitions, eventually
+from support import assigned_partitions, eventually, group_members
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -74,13 +74,18 @@ def test_backlog_scales_out_drains_scales_to_zero_and_wakes(
         eventually(lambda: _deployment_replicas(kube, namespace) == 0, timeout=60,
                    what="scaled to zero after the window and the cooldown")
         assert runner.started_total >= 4
+        # The scaled-in consumers leave only once their pods are gone: until then they would
+        # consume the new messages themselves and there would be no lag to wake on.
+        eventually(lambda: group_members(stack_info.kafka_bootstrap, f"{namespace}.workers") == 0,
+                   timeout=60, what="the scaled-in consumers gone from the group")
         _produce(stack_info.kafka_bootstrap, topic, 4, 100, start=800)
         try:
             eventually(lambda: _deployment_replicas(kube, namespace) >= 1, timeout=30,
                        what="woken from zero by new messages")
         except AssertionError as error:  # say what the scaler saw and did, to find out why
             lines = [line for line in operator.log().splitlines() if namespace in line]
-            raise AssertionError(f"{error}\nstatus: {_status(kube, namespace)}\noperator log:\n"
+            raise AssertionError(f"{error}\nprocessed: {len(set(runner.processed()))}\n"
+                                 f"status: {_status(kube, namespace)}\noperator log:\n"
                                  + "\n".join(lines[-40:])) from None
         eventually(lambda: len(set(runner.processed())) == 900, timeout=60, what="new messages processed")
     processed = set(runner.processed())
