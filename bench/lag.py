@@ -133,14 +133,14 @@ async def eventsub_cycle(info: StackInfo, mapping: dict[str, str]
     return statistics.median(times), lags, sum(admin.calls.values()) // 5, caught_up, requested
 
 
-def _cgc(info: StackInfo, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _cgc(info: StackInfo, *args: str) -> tuple[float, str]:
     binaries = Binaries.locate()
     argv = java_argv(binaries.java, binaries.kafka_libs,
                      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
                      "--bootstrap-server", info.kafka_bootstrap, *args, heap="512m")
     t0 = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, out.stdout
 
 
 def jvm_start(info: StackInfo) -> float:
@@ -149,9 +149,9 @@ def jvm_start(info: StackInfo) -> float:
 
 
 def consumer_group_command(info: StackInfo) -> tuple[float, dict]:
-    elapsed, out = _cgc(info, "--describe", "--all-groups")
+    elapsed, stdout = _cgc(info, "--describe", "--all-groups")
     lags = {}
-    for line in out.stdout.splitlines():
+    for line in stdout.splitlines():
         cols = line.split()
         if len(cols) >= 6 and cols[0].startswith("bench-") and cols[2].isdigit():
             group, topic, partition, _current, end, lag = cols[:6]

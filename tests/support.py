@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -31,21 +31,24 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def group_members(bootstrap: str, group: str) -> int:
-    """How many members the group has, whatever its state."""
+def _group(bootstrap: str, group: str) -> Any:
+    """The group's description (state, members and their assignments), as Kafka gives it."""
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    return len(admin.describe_consumer_groups([group])[group].result(timeout=10).members)
+    return admin.describe_consumer_groups([group])[group].result(timeout=10)
+
+
+def group_members(bootstrap: str, group: str) -> int:
+    """How many members the group has, whatever its state."""
+    return len(_group(bootstrap, group).members)
 
 
 def assigned_partitions(bootstrap: str, group: str) -> int:
     """How many partitions the members of a Stable group own (0 while it is not Stable)."""
     from confluent_kafka import ConsumerGroupState
-    from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    description = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    description = _group(bootstrap, group)
     if description.state != ConsumerGroupState.STABLE:
         return 0
     return sum(len(m.assignment.topic_partitions) for m in description.members if m.assignment)
