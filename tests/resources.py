@@ -82,9 +82,10 @@ def event_reasons(kube: Kube, namespace: str, name: str) -> list[str]:
 
 
 def event_posted(kube: Kube, namespace: str, name: str, reason: str,
-                 timeout: float = 15.0) -> list[str]:
+                 timeout: float = 30.0) -> list[str]:
     """The object's Event reasons once `reason` is among them: the operator posts Events in the
-    background, so one may land just after the status that followed it."""
+    background, so one may land after the status that followed it (up to 20 s while the
+    operator has other work at hand: eventsub.kube.events.DEFER_SECONDS)."""
     def posted() -> list[str] | None:
         reasons = event_reasons(kube, namespace, name)
         return reasons if reason in reasons else None

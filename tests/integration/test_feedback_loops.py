@@ -15,7 +15,6 @@ from resources import (
     condition,
     create,
     event_posted,
-    event_reasons,
     get,
     patch_spec,
     resource,
@@ -59,8 +58,7 @@ def test_a_feedback_loop_is_named_on_each_subscription_and_cleared_when_broken(
     other_way = f"{namespace}/b -> {y} -> {namespace}/a -> {x} -> {namespace}/b"
     eventually(lambda: other_way in (_loop_message(kube, namespace, "b") or ""), timeout=30,
                what="the loop named on b")
-    eventually(lambda: "FeedbackLoop" in event_reasons(kube, namespace, "a"), timeout=10,
-               what="the Event on a")
+    event_posted(kube, namespace, "a", "FeedbackLoop")
     assert condition(get(kube, namespace, "EventSubscription", "a"))["status"] == "True"  # Ready
 
     patch_spec(kube, namespace, "EventSubscription", "b", {"produces": []})  # the loop is broken
@@ -68,6 +66,5 @@ def test_a_feedback_loop_is_named_on_each_subscription_and_cleared_when_broken(
         eventually(lambda n=name: _loop_message(kube, namespace, n) is None, timeout=30,
                    what=f"the loop cleared on {name}")
         assert condition(get(kube, namespace, "EventSubscription", name), "FeedbackLoop") is None
-    eventually(lambda: "FeedbackLoopResolved" in event_reasons(kube, namespace, "b"), timeout=10,
-               what="the Event on b")
+    event_posted(kube, namespace, "b", "FeedbackLoopResolved")
     assert event_posted(kube, namespace, "a", "FeedbackLoop").count("FeedbackLoop") == 1  # announced once

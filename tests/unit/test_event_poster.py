@@ -106,6 +106,27 @@ def test_events_wait_while_writes_wait_then_go() -> None:
     assert sent == ["m0"]
 
 
+def test_events_wait_while_the_reconcilers_have_work_at_hand() -> None:
+    sent: list[str] = []
+    working = {"now": True}
+
+    async def send(body: dict[str, Any]) -> None:
+        sent.append(body["message"])
+
+    async def scenario() -> None:
+        poster = EventPoster(send, senders=2, busy=lambda: False, defer_seconds=60)
+        poster.defer_while(lambda: working["now"])
+        poster.post(REF, "Normal", "TopicCreated", "m0")
+        await asyncio.sleep(0.3)
+        assert sent == []  # a burst is being made Ready: its Events follow it
+        working["now"] = False
+        assert await poster.flush(timeout=5) == 0
+        await poster.stop()
+
+    asyncio.run(scenario())
+    assert sent == ["m0"]
+
+
 def test_an_event_waits_for_writes_no_longer_than_the_deferral() -> None:
     sent: list[str] = []
     now = {"t": 100.0}

@@ -11,7 +11,7 @@ import pytest
 
 from eventsub.runtime.cache import ObjectCache
 from eventsub.runtime.contract import Body, Kind, Reference, Table, Watch, Worker
-from eventsub.runtime.manager import Manager, only_status_changed
+from eventsub.runtime.manager import BURST_KEYS, BURST_QUIET_SECONDS, Manager, only_status_changed
 from eventsub.runtime.queue import WorkQueue
 
 
@@ -100,3 +100,30 @@ def test_a_spec_change_queues_the_object_and_what_it_refers_to() -> None:
     changed = _topic(resourceVersion="2", finalizers=["eventsub.io/delete-kafka-topic"])
     manager.observe("eventtopics", "MODIFIED", changed)
     assert _queued(topics) == ["a/t"] and _queued(connections) == ["a/c"]
+
+
+def test_a_burst_begins_with_many_keys_at_hand_and_ends_once_none_has_been_for_a_while() -> None:
+    now = {"t": 100.0}
+    topics = WorkQueue()
+    table = Table(kinds=(Kind("eventtopics", Worker("EventTopic", topics, _Nothing())),))
+    manager = Manager(ObjectCache(references={}), table, clock=lambda: now["t"])
+    for i in range(BURST_KEYS - 1):
+        topics.add(f"a/t{i}")
+    assert not manager.in_burst()  # a few changes are no burst
+    topics.add("a/last")
+    assert manager.in_burst()
+    keys = topics.take_ready(1000)
+    assert manager.in_burst()  # being processed
+    for key in keys:
+        topics.done(key)
+        topics.add(key, delay=0.2)  # to be verified in a moment
+    now["t"] += BURST_QUIET_SECONDS / 2
+    assert manager.in_burst()  # nothing at hand for a moment: not over yet
+    topics.add("a/t0")
+    assert manager.in_burst()
+    topics.take_ready(1000)
+    topics.done("a/t0")
+    now["t"] += BURST_QUIET_SECONDS
+    assert not manager.in_burst()
+    topics.add("a/t1")
+    assert not manager.in_burst()  # a single change after it is no burst again

@@ -3,10 +3,11 @@
 An Event is best effort and nobody waits for it: a reconciler hands it over and goes on, and a
 few senders post them behind its back. So a burst (a thousand topics created at once, each
 announced) never queues status writes behind Event posts: what makes a resource Ready reaches
-the API server first, and Events wait while reconcilers' writes wait for their answers (up to
-DEFER_SECONDS): in a burst each Event costs the API server about a third of a status write, on
-the same CPUs. The body is sent as plain JSON and the answer is not decoded, which spares the
-client library's typed models (slow to import and to convert, for nothing we read).
+the API server first, and Events wait while reconcilers' writes wait for their answers or the
+reconcilers work through a burst (up to DEFER_SECONDS): in a burst each Event costs the API
+server about a third of a status write, on the same CPUs. The body is sent as plain JSON and the
+answer is not decoded, which spares the client library's typed models (slow to import and to
+convert, for nothing we read).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from eventsub.kube.objects import ObjectRef
 logger = logging.getLogger("eventsub.kube")
 SENDERS = 4  # Events in flight at once; the rest of the client pool stays for reconcilers
 MAX_PENDING = 10_000  # beyond this (the API server down for long), the oldest are dropped
-DEFER_SECONDS = 10.0  # the longest an Event waits for reconcilers' writes to be answered
+# The longest an Event waits for a busy operator: longer than a burst of a thousand topics
+# takes to become Ready, so that its Events follow it instead of slowing it down.
+DEFER_SECONDS = 20.0
 
 
 def event_body(ref: ObjectRef, type_: str, reason: str, message: str,
@@ -62,6 +65,7 @@ class EventPoster:
                  ) -> None:
         self._send_one = send
         self._busy, self._defer_seconds, self._clock = busy, defer_seconds, clock
+        self._working: Callable[[], bool] = lambda: False
         self._pending: deque[tuple[float, dict[str, Any]]] = deque()  # (when queued, body)
         self._senders = senders
         self._max_pending = max_pending
@@ -69,6 +73,10 @@ class EventPoster:
         self._tasks: list[asyncio.Task[None]] = []
         self._sending = 0
         self._dropped = 0
+
+    def defer_while(self, working: Callable[[], bool]) -> None:
+        """Events also wait while `working` says the reconcilers work through a burst."""
+        self._working = working
 
     def post(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
         """Logs the Event and queues it for posting; never waits."""
@@ -112,8 +120,9 @@ class EventPoster:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            if self._busy() and self._clock() - self._pending[0][0] < self._defer_seconds:
-                await asyncio.sleep(0.05)  # reconcilers' writes first
+            if (self._busy() or self._working()) and \
+                    self._clock() - self._pending[0][0] < self._defer_seconds:
+                await asyncio.sleep(0.05)  # reconcilers' work first
                 continue
             _, body = self._pending.popleft()
             self._sending += 1

@@ -31,6 +31,7 @@ from eventsub.runtime.cache import Body, ObjectCache
 
 logger = logging.getLogger("eventsub.catalog")
 PASS_SECONDS = 5.0
+MAX_DEFERRED_PASSES = 4  # a pass waits for busy reconcilers 20 s at most
 SNAPSHOT_SECONDS = 1.0  # a snapshot is reused this long
 LOOP = "FeedbackLoop"
 
@@ -54,9 +55,13 @@ class LiveCatalog:
 
 
 class CatalogGovernance:
-    def __init__(self, kube: Kube, catalog: LiveCatalog, pass_seconds: float = PASS_SECONDS) -> None:
+    def __init__(self, kube: Kube, catalog: LiveCatalog, pass_seconds: float = PASS_SECONDS,
+                 working: Callable[[], bool] = lambda: False) -> None:
         self.kube, self.catalog = kube, catalog
         self.pass_seconds = pass_seconds
+        # Warnings only: a pass waits (a few at most) while the reconcilers work through a
+        # burst, so a thousand changes are not rebuilt into a whole snapshot every few seconds.
+        self.working = working
         # The FeedbackLoop message last written per subscription: the cache may not show the
         # write yet at the next pass, and a second write would repeat the Event.
         self._written: dict[str, str | None] = {}
@@ -68,6 +73,10 @@ class CatalogGovernance:
             except KubeError as error:  # the API server's trouble: the next pass retries
                 logger.warning("catalog pass: %s", error.message)
             await asyncio.sleep(self.pass_seconds)
+            for _ in range(MAX_DEFERRED_PASSES):
+                if not self.working():
+                    break
+                await asyncio.sleep(self.pass_seconds)
 
     async def check(self) -> Findings:
         snapshot = self.catalog.snapshot()

@@ -7,6 +7,7 @@ from eventsub.api.resources import EVENT_REPLAY, EVENT_SUBSCRIPTION, EVENT_TOPIC
 from eventsub.config import OperatorConfig
 from eventsub.kafka.registry import ConnectionRegistry
 from eventsub.kube.api import Kube, KubeApi
+from eventsub.kube.events import POSTER
 from eventsub.reconcilers import connections, replays, schemas, subscriptions, topics
 from eventsub.reconcilers.catalog import CatalogGovernance, LiveCatalog
 from eventsub.reconcilers.scaler import Scaler
@@ -50,8 +51,10 @@ class Runtime:
         self.scaler.held = self.replays.holding
         self.subscriptions.held = self.replays.holding
         self.catalog = LiveCatalog(self.cache, self.registry, self.scaler.activity)
-        self.governance = CatalogGovernance(kube, self.catalog)
+        self.governance = CatalogGovernance(kube, self.catalog, working=self._working)
         self.manager = Manager(self.cache, self.table())
+        # Informational Events wait while a burst of resources is being made Ready.
+        POSTER.defer_while(self._working)
 
     def table(self) -> Table:
         """Every kind: its reconciler and queue, and what it must react to."""
@@ -84,6 +87,9 @@ class Runtime:
                             topics.TopicDeletions(self.topics), batch=20),),
             loops=(Loop("scaler", self.scaler.run), Loop("catalog", self.governance.run)),
         )
+
+    def _working(self) -> bool:
+        return self.manager.in_burst()
 
     def _availability(self, connection_key: str) -> None:
         self.manager.changed(KAFKA_CONNECTION.plural, connection_key, state_changed=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from eventsub import metrics
 from eventsub.fence import NotLeading
@@ -15,6 +16,8 @@ from eventsub.runtime.contract import Body, Loop, Table, Worker
 
 logger = logging.getLogger("eventsub.runtime")
 NOT_LEADING_RETRY_SECONDS = 1.0
+BURST_KEYS = 50  # keys at hand at once that make a burst: a few changes never do
+BURST_QUIET_SECONDS = 1.0
 
 
 IGNORED_METADATA = ("resourceVersion", "managedFields")  # change with every write
@@ -30,8 +33,11 @@ def only_status_changed(before: Body, after: Body) -> bool:
 
 
 class Manager:
-    def __init__(self, cache: ObjectCache, table: Table) -> None:
+    def __init__(self, cache: ObjectCache, table: Table,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.cache, self.table = cache, table
+        self._clock = clock
+        self._burst, self._last_at_hand = False, 0.0
         self._kinds = {kind.plural: kind for kind in table.kinds}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -69,10 +75,26 @@ class Manager:
                 for queue in kind.queues:
                     queue.add(referrer)
 
-    def start(self) -> None:
+    def _workers(self) -> list[Worker]:
         workers = [w for kind in self.table.kinds for w in (kind.worker, *kind.also)]
-        workers += list(self.table.workers)
-        for worker in workers:
+        return workers + list(self.table.workers)
+
+    def in_burst(self) -> bool:
+        """Are the reconcilers working through a burst (a thousand topics applied at once, or
+        a start)? One begins when BURST_KEYS keys are at hand at once, and ends once none has
+        been for BURST_QUIET_SECONDS (a pass's keys wait a moment to be verified)."""
+        now = self._clock()
+        at_hand = sum(worker.queue.at_hand() for worker in self._workers())
+        if at_hand >= BURST_KEYS:
+            self._burst = True
+        if at_hand:
+            self._last_at_hand = now
+        elif now - self._last_at_hand >= BURST_QUIET_SECONDS:
+            self._burst = False
+        return self._burst
+
+    def start(self) -> None:
+        for worker in self._workers():
             self._tasks += [asyncio.create_task(self._work(worker)) for _ in range(worker.count)]
         self._tasks += [asyncio.create_task(self._supervise(loop)) for loop in self.table.loops]
 

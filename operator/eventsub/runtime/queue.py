@@ -52,6 +52,10 @@ class WorkQueue:
         """True while a worker is processing key."""
         return key in self._processing
 
+    def at_hand(self) -> int:
+        """Keys being processed or ready to be (delayed ones are not at hand yet)."""
+        return len(self._ready) + len(self._processing)
+
     def failures(self, key: str) -> int:
         return self._failures.get(key, 0)
 
