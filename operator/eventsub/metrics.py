@@ -70,10 +70,13 @@ class KeyedGauges:
 
 REPLICAS, DESIRED, LAG = ("eventsub_subscription_replicas", "eventsub_subscription_desired_replicas",
                           "eventsub_subscription_lag")
+LAG_READ_TIME = "eventsub_subscription_lag_read_timestamp_seconds"
 SUBSCRIPTIONS = KeyedGauges(("namespace", "subscription"), {
     REPLICAS: "Replicas of the subscription's consumer Deployment",
     DESIRED: "Replicas the scaling decision recommends",
-    LAG: "Total lag of the subscription's group"})
+    LAG: "Total lag of the subscription's group, as of its last successful read",
+    LAG_READ_TIME: "When the lag was last read successfully (Unix time): after a failed read "
+                   "the lag stays as it was, and the recommendation holds the replicas"})
 REGISTRY.register(SUBSCRIPTIONS)
 SCALE_EVENTS = Counter("eventsub_scale_events_total", "Replica changes by direction",
                        ["namespace", "subscription", "direction"])

@@ -278,9 +278,11 @@ class Scaler:
 
     def _export(self, target: Target, observation: Observation | None) -> None:
         ns, name = target.ref.namespace, target.ref.name
-        figures = {metrics.REPLICAS: target.replicas or 0, metrics.DESIRED: target.desired or 0}
+        figures: dict[str, float] = {metrics.REPLICAS: target.replicas or 0,
+                                     metrics.DESIRED: target.desired or 0}
         if observation is not None:  # else the last lag read stays
             figures[metrics.LAG] = observation.snapshot.total_lag
+            figures[metrics.LAG_READ_TIME] = time.time()
             metrics.PARTITIONS.set(ns, name, ((v.topic, v.partition, v.lag, v.lag_seconds)
                                               for v in observation.partitions))
         metrics.SUBSCRIPTIONS.set((ns, name), figures)
