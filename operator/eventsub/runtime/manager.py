@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -37,7 +38,7 @@ class Manager:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.cache, self.table = cache, table
         self._clock = clock
-        self._burst, self._last_at_hand = False, 0.0
+        self._burst_seen = -math.inf  # when BURST_KEYS keys were last at hand
         self._kinds = {kind.plural: kind for kind in table.kinds}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -81,17 +82,13 @@ class Manager:
 
     def in_burst(self) -> bool:
         """Are the reconcilers working through a burst (a thousand topics applied at once, or
-        a start)? One begins when BURST_KEYS keys are at hand at once, and ends once none has
-        been for BURST_QUIET_SECONDS (a pass's keys wait a moment to be verified)."""
+        a start)? One lasts while BURST_KEYS keys are at hand at once, and BURST_QUIET_SECONDS
+        more (between passes a burst's keys wait a moment to be verified). A steady trickle of
+        a few keys is never one, however long it goes on."""
         now = self._clock()
-        at_hand = sum(worker.queue.at_hand() for worker in self._workers())
-        if at_hand >= BURST_KEYS:
-            self._burst = True
-        if at_hand:
-            self._last_at_hand = now
-        elif now - self._last_at_hand >= BURST_QUIET_SECONDS:
-            self._burst = False
-        return self._burst
+        if sum(worker.queue.at_hand() for worker in self._workers()) >= BURST_KEYS:
+            self._burst_seen = now
+        return now - self._burst_seen < BURST_QUIET_SECONDS
 
     def start(self) -> None:
         for worker in self._workers():
