@@ -85,7 +85,7 @@ def event_posted(kube: Kube, namespace: str, name: str, reason: str,
                  timeout: float = 30.0) -> list[str]:
     """The object's Event reasons once `reason` is among them: the operator posts Events in the
     background, so one may land after the status that followed it (up to 20 s while the
-    operator has other work at hand: eventsub.kube.events.DEFER_SECONDS)."""
+    operator works through a burst: eventsub.kube.events.DEFER_SECONDS)."""
     def posted() -> list[str] | None:
         reasons = event_reasons(kube, namespace, name)
         return reasons if reason in reasons else None

@@ -31,6 +31,7 @@ from kubernetes import client
 
 from api_fuzz import ACCEPTED, REFUSED, Case, Generator, World, fixed_objects, secrets
 from conftest import Kube
+from eventsub.kube.events import DEFER_SECONDS
 from localstack import StackInfo
 from operator_process import OperatorProcess
 from resources import (
@@ -181,14 +182,15 @@ def _clean_up(kube: Kube, kafka_admin: AdminClient, world: World) -> None:
 
 def _unannounced(kube: Kube, namespace: str, cases: list[Case],
                  bodies: dict[str, dict[str, Any]]) -> list[str]:
-    """The objects that ended not Ready without an Event of that reason. A replay writes its
-    status before it posts the Event, so they are looked for a little while."""
+    """The objects that ended not Ready without an Event of that reason. A status is written
+    before its Event is posted, and in a burst like this one Events are held back up to
+    DEFER_SECONDS: so they are looked for that long and a little more."""
     refusals = {}
     for case in cases:
         found = condition(bodies[f"{case.kind}/{case.name}"], _condition_type(case.kind)) or {}
         if found.get("status") == "False":
             refusals[(case.kind, case.name, found["reason"])] = case.describe()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + DEFER_SECONDS + 10
     while True:
         events = {(e.involved_object.kind, e.involved_object.name, e.reason)
                   for e in kube.core.list_namespaced_event(namespace).items}
