@@ -40,6 +40,8 @@ class Manager:
         self._clock = clock
         self._burst_seen = -math.inf  # when BURST_KEYS keys were last at hand
         self._kinds = {kind.plural: kind for kind in table.kinds}
+        self._workers = [w for kind in table.kinds for w in (kind.worker, *kind.also)]
+        self._workers += list(table.workers)
         self._tasks: list[asyncio.Task[None]] = []
 
     def observe(self, plural: str, event_type: str | None, body: Body) -> None:
@@ -76,22 +78,18 @@ class Manager:
                 for queue in kind.queues:
                     queue.add(referrer)
 
-    def _workers(self) -> list[Worker]:
-        workers = [w for kind in self.table.kinds for w in (kind.worker, *kind.also)]
-        return workers + list(self.table.workers)
-
     def in_burst(self) -> bool:
         """Are the reconcilers working through a burst (a thousand topics applied at once, or
         a start)? One lasts while BURST_KEYS keys are at hand at once, and BURST_QUIET_SECONDS
         more (between passes a burst's keys wait a moment to be verified). A steady trickle of
         a few keys is never one, however long it goes on."""
         now = self._clock()
-        if sum(worker.queue.at_hand() for worker in self._workers()) >= BURST_KEYS:
+        if sum(worker.queue.at_hand() for worker in self._workers) >= BURST_KEYS:
             self._burst_seen = now
         return now - self._burst_seen < BURST_QUIET_SECONDS
 
     def start(self) -> None:
-        for worker in self._workers():
+        for worker in self._workers:
             self._tasks += [asyncio.create_task(self._work(worker)) for _ in range(worker.count)]
         self._tasks += [asyncio.create_task(self._supervise(loop)) for loop in self.table.loops]
 
