@@ -422,68 +422,6 @@ def test_a_record_in_another_partition_than_kafkas_hash_says_is_refused() -> Non
         log.record(2, 0, offset_key(a, "t", 0), offset_value(3, 1))
 
 
-# -- continuing a log after an outage stopped its reader --------------------------------------
-
-
-def _read_to_the_end(groups: list[str]) -> GroupsLog:
-    """A caught-up log: two commits on partition 0's groups, nothing on the others."""
-    log = GroupsLog(N, {0: 2, 1: 0, 2: 0, 3: 0})
-    log.want(groups)
-    commit(log, 0, groups[0], "t", 0, 5)
-    commit(log, 1, groups[1], "t", 0, 6)
-    assert log.caught_up
-    return log
-
-
-def test_a_continued_log_reads_only_what_came_since_and_is_trusted_again_at_the_new_end() -> None:
-    a, b = groups_on(0, 2)
-    (c,) = groups_on(2, 1)
-    log = _read_to_the_end([a, b, c])
-    # Meanwhile two records on partition 0; the others unchanged.
-    assert log.resume(starts={p: 0 for p in range(N)}, ends={0: 4, 1: 0, 2: 0, 3: 0}) == {
-        0: 2, 1: 0, 2: 0, 3: 0}
-    assert log.view(a) is None and log.view(b) is None  # behind on partition 0: requests answer
-    assert log.view(c) == GroupView({}, 0, "Dead", "Classic", {})  # nothing new on partition 2
-    commit(log, 2, a, "t", 0, 7)
-    assert log.view(a) is None  # not at the new end yet
-    commit(log, 3, b, "t", 1, 8)
-    assert log.view(a) == GroupView({("t", 0): 7}, 0, "Empty", "Classic", {})
-    assert log.view(b) == GroupView({("t", 0): 6, ("t", 1): 8}, 0, "Empty", "Classic", {})
-    assert log.caught_up
-
-
-def test_a_log_whose_partitions_no_longer_hold_where_it_stopped_starts_again() -> None:
-    groups = groups_on(0, 2)
-    unchanged = {p: 0 for p in range(N)}
-    # Fewer records than were read (another topic, another cluster's), records deleted past
-    # the position, or another partition count: read again from the beginning.
-    assert _read_to_the_end(groups).resume(unchanged, {0: 1, 1: 0, 2: 0, 3: 0}) is None
-    assert _read_to_the_end(groups).resume({0: 3, 1: 0, 2: 0, 3: 0}, {0: 5, 1: 0, 2: 0, 3: 0}) is None
-    assert _read_to_the_end(groups).resume(unchanged, {0: 2, 1: 0, 2: 0}) is None
-    # The start moved, but not past the position: nothing was missed.
-    assert _read_to_the_end(groups).resume({0: 2, 1: 0, 2: 0, 3: 0}, {0: 2, 1: 0, 2: 0, 3: 0}) == {
-        0: 2, 1: 0, 2: 0, 3: 0}
-
-
-def test_a_log_stopped_in_the_middle_of_a_rewind_starts_again() -> None:
-    old, late = groups_on(1, 2)
-    log = GroupsLog(N, {p: 0 for p in range(N)})
-    log.want([old])
-    commit(log, 0, old, "t", 0, 1)
-    assert log.want([old, late]) == {1: 0}  # the rewind's progress would be lost
-    assert log.resume({p: 0 for p in range(N)}, {p: 1 if p == 1 else 0 for p in range(N)}) is None
-
-
-def test_a_partition_never_read_is_continued_from_its_beginning() -> None:
-    (a,) = groups_on(3, 1)
-    log = GroupsLog(N, {0: 0, 1: 0, 2: 0, 3: 4})  # stopped before reading partition 3
-    log.want([a])
-    positions = log.resume({p: 0 for p in range(N)}, {0: 0, 1: 0, 2: 0, 3: 6})
-    assert positions == {0: 0, 1: 0, 2: 0, 3: 0} and log.view(a) is None
-    log.end_of_partition(3, 6)
-    assert log.view(a) == GroupView({}, 0, "Dead", "Classic", {})
-
-
 # -- what a lag cycle reads from the reader, and when it must send no group request ----------
 
 

@@ -419,23 +419,6 @@ class GroupsLog:
             group.other_protocol = None if value is None else decoded.protocol
         return rewind
 
-    def resume(self, starts: Mapping[int, int], ends: Mapping[int, int]) -> dict[int, int] | None:
-        """Continues this log with a new reader (after an outage stopped the last one), the topic
-        now holding offsets starts[p] up to ends[p]. Returns where to read each partition from,
-        the offset after the last record read there; a partition with records since is caught up
-        (its groups known) again only once read up to its end now. None when the log cannot
-        continue and a reader must start from the beginning: a rewind was under way (its
-        progress was not kept), or a partition no longer holds where reading stopped (records
-        removed, or another topic of that name)."""
-        if self._rescan_until or self._queued or set(ends) != set(range(self.partitions)):
-            return None
-        positions = {p: self._next.get(p, 0) for p in range(self.partitions)}
-        if any(at > ends[p] or (at > 0 and at < starts.get(p, 0)) for p, at in positions.items()):
-            return None
-        self._catch_up_to = dict(ends)
-        self._caught_up = {p for p, at in positions.items() if at >= ends[p]}
-        return positions
-
     def end_of_partition(self, partition: int, offset: int) -> int | None:
         """The reader reached the end of the partition (the next offset there is `offset`)."""
         return self._advance(partition, offset)

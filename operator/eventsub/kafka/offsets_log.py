@@ -11,9 +11,7 @@ topic has been read up to where it ended when reading started, a group the opera
 ask about until its partition has been read again from the beginning, a group of another
 protocol (the consumer protocol of KIP-848, share and streams groups). While fetching the topic
 fails, no group is asked for at all (core.offsets_log.answer says why) and the lag cycle fails:
-the scaler then closes the reader until the connection's probe succeeds, and starts a fresh one,
-which continues from where the closed one stopped when the cluster is the same (reading only
-what was written since, not the whole topic again).
+the scaler then closes the reader until the connection's probe succeeds, and starts a fresh one.
 When the topic cannot be read at all (e.g. ACLs deny it), it stops for good and says so once in
 the log; requests answer from then on.
 """
@@ -54,9 +52,6 @@ SETTINGS = {
     "fetch.max.bytes": 1048576,  # librdkafka's floor: message.max.bytes (1,000,000)
     "max.partition.fetch.bytes": 262144,
     "fetch.wait.max.ms": 200,  # how far behind the view may be while the topic is quiet
-    # A position no longer in the log (a continued read, records deleted meanwhile) is read
-    # again from the start, never skipped to the end: records in log order end in the same view.
-    "auto.offset.reset": "earliest",
     "client.id": "eventsub-offsets-log",
 }
 _DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED,
@@ -66,13 +61,9 @@ _DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION
 
 class OffsetsLogReader:
     def __init__(self, config: Mapping[str, str], name: str, fingerprint: str = "",
-                 retry_seconds: float = 5.0, cluster_id: str | None = None,
-                 previous: OffsetsLogReader | None = None) -> None:
-        self.name, self.fingerprint, self.cluster_id = name, fingerprint, cluster_id
+                 retry_seconds: float = 5.0) -> None:
+        self.name, self.fingerprint = name, fingerprint
         self.retry_seconds = retry_seconds
-        # A closed reader of the same cluster whose log this one continues, if it can.
-        self._previous = previous if previous is not None and cluster_id is not None \
-            and previous.cluster_id == cluster_id and previous.fingerprint == fingerprint else None
         self.failed: str | None = None  # why the topic cannot be read, for good
         self._config = dict(config)
         self._lock = threading.Lock()
@@ -136,23 +127,20 @@ class OffsetsLogReader:
         partitions = self._partitions(consumer)
         if partitions is None:
             return
-        starts, ends = {}, {}
+        ends = {}
         for p in range(partitions):
             while not self._stop.is_set():
                 try:
-                    starts[p], ends[p] = consumer.get_watermark_offsets(
-                        TopicPartition(TOPIC, p), timeout=10, cached=False)
+                    _, ends[p] = consumer.get_watermark_offsets(TopicPartition(TOPIC, p),
+                                                                timeout=10, cached=False)
                     break
                 except KafkaException as error:
                     if self._denied(error.args[0]):
                         return
                     self._stop.wait(self.retry_seconds)
-        if self._stop.is_set():
-            return
-        log, positions = self._continued(partitions, starts, ends)
         with self._lock:
-            self._log = log
-        consumer.incremental_assign([TopicPartition(TOPIC, p, positions.get(p) or OFFSET_BEGINNING)
+            self._log = GroupsLog(partitions, ends)
+        consumer.incremental_assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING)
                                      for p in range(partitions)])
         seen_version = -1
         while not self._stop.is_set():
@@ -164,24 +152,6 @@ class OffsetsLogReader:
             messages = consumer.consume(500, 0.2)
             if messages:
                 self._apply(consumer, messages)
-
-    def _continued(self, partitions: int, starts: Mapping[int, int], ends: Mapping[int, int]
-                   ) -> tuple[GroupsLog, dict[int, int]]:
-        """The closed reader's log, continued where it stopped, when it can be (its thread
-        ended, the same topic); else a new log read from the beginning."""
-        previous, self._previous = self._previous, None  # its memory is not kept beyond this
-        if previous is not None:
-            previous._thread.join(15)
-            log = previous._log
-            if not previous._thread.is_alive() and previous.failed is None and log is not None \
-                    and log.partitions == partitions:
-                positions = log.resume(starts, ends)
-                if positions is not None:
-                    behind = sum(ends[p] - at for p, at in positions.items())
-                    logger.info("the __consumer_offsets reader of %s continues where it stopped "
-                                "(%d record(s) to read)", self.name, behind)
-                    return log, positions
-        return GroupsLog(partitions, ends), {}
 
     def _partitions(self, consumer: Any) -> int | None:
         """The topic's partition count; None when it cannot be read for good or on stop. The

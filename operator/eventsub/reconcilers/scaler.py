@@ -66,8 +66,6 @@ class Scaler:
         self._log_starts: dict[str, LogStarts] = defaultdict(LogStarts)  # per connection
         # Per connection: the committed offsets and members of its groups, from __consumer_offsets.
         self._offsets_logs: dict[str, OffsetsLogReader] = {}
-        # Closed while their connection was unavailable: the next reader continues their log.
-        self._stopped_offsets_logs: dict[str, OffsetsLogReader] = {}
         self._rebuilt: dict[str, float] = {}  # when a connection's client was last rebuilt
         # Why a subscription must not be scaled now (a replay has paused it), or None.
         self.held: Callable[[str], str | None] = lambda key: None
@@ -176,10 +174,8 @@ class Scaler:
         if reader is None or reader.fingerprint != entry.fingerprint:
             if reader is not None:
                 reader.close(timeout=0)
-            reader = OffsetsLogReader(entry.config, connection, entry.fingerprint,
-                                      cluster_id=entry.cluster_id,
-                                      previous=self._stopped_offsets_logs.pop(connection, None))
-            self._offsets_logs[connection] = reader.start()
+            reader = OffsetsLogReader(entry.config, connection, entry.fingerprint).start()
+            self._offsets_logs[connection] = reader
         reader.track({t.group for t in self.targets.values() if t.connection == connection})
         return reader
 
@@ -189,13 +185,10 @@ class Scaler:
         used = {t.connection for t in self.targets.values()}
         for connection in [c for c in self._offsets_logs if c not in used]:
             self._close_offsets_log(connection)
-        for connection in [c for c in self._stopped_offsets_logs if c not in used]:
-            del self._stopped_offsets_logs[connection]
 
     def _close_offsets_log(self, connection: str) -> None:
         """No reader while the connection is unavailable: the next cycle after its probe
-        succeeds starts a fresh one, which continues the closed one's log from where it stopped
-        (the same cluster) and is trusted again only once it has read each partition up to
+        succeeds starts a fresh one, whose view is trusted only once it has read the topic up to
         where it then ends (requests answer meanwhile). A reader kept across the outage could
         not say when it is current again: its consumer reports no end of partition it has
         already reported, and a fetch error stays its last word until a new record comes."""
@@ -205,7 +198,6 @@ class Scaler:
             logger.info("closing the __consumer_offsets reader of %s until its probe succeeds",
                         connection)
             reader.close(timeout=0)
-            self._stopped_offsets_logs[connection] = reader
 
     def _sample_activity(self, connection: str, reads: dict[str, GroupRead]) -> None:
         """Each topic's summed log-end offsets, as this cycle read them, for the catalog."""
